@@ -30,7 +30,9 @@ WARN         := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-i
 CPPFLAGS     += -Iinclude -I$(BPF_O) -I$(GEN) -Igobgp-bridge -Ictl -Iselftests/lib -D_GNU_SOURCE
 CFLAGS       ?= -O2 -g
 CFLAGS       += -std=gnu11 $(WARN) -ffunction-sections -fdata-sections -MMD -MP
-LDFLAGS      += -Wl,--gc-sections
+# --gc-sections would drop Criterion's test registration sections: products that
+# want it (xevpnd links the generated gRPC code) add $(LDFLAGS_GC) themselves.
+LDFLAGS_GC   := -Wl,--gc-sections
 ifeq ($(VARIANT),san)
 CFLAGS       += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS      += -fsanitize=address,undefined
