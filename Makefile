@@ -54,6 +54,9 @@ BENCH_BINS   :=
 BPF_OBJS     :=
 SKELS        :=
 GEN_HDRS     :=
+# Test harness archive (selftests/lib/build.mk builds it); named here so every
+# fragment can depend on it whatever the include order.
+HARNESS_LIB  := $(O)/selftests/libharness.a
 
 include mk/deps.mk
 include mk/bpf.mk
