@@ -1269,6 +1269,10 @@ int gb_client_new(const struct gb_config *cfg, struct gb_client **out)
 	c->cfg = *cfg;
 	c->cb = cfg->cb ? *cfg->cb : no_cb;
 	c->target = strdup(cfg->target);
+	if (!c->target) {
+		free(c);
+		return -ENOMEM;
+	}
 	c->cfg.target = c->target;
 	if (!c->cfg.backoff_min_ms)
 		c->cfg.backoff_min_ms = GB_BACKOFF_MIN_MS;
@@ -1379,22 +1383,36 @@ static void teardown(struct gb_client *c)
 	uv_close((uv_handle_t *)&c->retry_timer, on_handle_closed);
 }
 
-int gb_add(struct gb_client *c, const struct gb_route *r)
+/* Common front of gb_add/gb_withdraw: check r, normalize it into *n, and
+ * find its ledger entry (*e, NULL if none). */
+static int op_prepare(struct gb_client *c, const struct gb_route *r, bool withdraw,
+		      struct gb_route *n, struct gb_key *k, struct map_ent **e)
 {
 	const char *why = NULL;
-	struct gb_route n;
-	struct gb_key k;
-	struct map_ent *e;
+	int err;
 
 	if (c->closing)
 		return -ESHUTDOWN;
-	if (gb_route_validate(r, &why)) {
-		logf_(c, LOG_WARNING, "refusing route: %s", why);
+	err = withdraw ? gb_codec_validate_nlri(r, &why) : gb_route_validate(r, &why);
+	if (err) {
+		logf_(c, LOG_WARNING, "refusing %s: %s", withdraw ? "withdrawal" : "route", why);
 		return -EINVAL;
 	}
-	gb_route_normalize(r, &n);
-	gb_route_key(&n, &k);
-	e = map_find(&c->ledger, &k);
+	gb_route_normalize(r, n);
+	gb_route_key(n, k);
+	*e = map_find(&c->ledger, k);
+	return 0;
+}
+
+int gb_add(struct gb_client *c, const struct gb_route *r)
+{
+	struct gb_route n;
+	struct gb_key k;
+	struct map_ent *e;
+	int err = op_prepare(c, r, false, &n, &k, &e);
+
+	if (err)
+		return err;
 	if (e && gb_route_equal(&e->r, &n)) {
 		c->st.adds_unchanged++;
 		return 0;
@@ -1407,20 +1425,13 @@ int gb_add(struct gb_client *c, const struct gb_route *r)
 
 int gb_withdraw(struct gb_client *c, const struct gb_route *r)
 {
-	const char *why = NULL;
 	struct gb_route n;
 	struct gb_key k;
 	struct map_ent *e;
+	int err = op_prepare(c, r, true, &n, &k, &e);
 
-	if (c->closing)
-		return -ESHUTDOWN;
-	if (gb_codec_validate_nlri(r, &why)) {
-		logf_(c, LOG_WARNING, "refusing withdrawal: %s", why);
-		return -EINVAL;
-	}
-	gb_route_normalize(r, &n);
-	gb_route_key(&n, &k);
-	e = map_find(&c->ledger, &k);
+	if (err)
+		return err;
 	if (e) {
 		n = e->r; /* name the path exactly as it was added */
 		map_del_ent(&c->ledger, e);
@@ -1433,8 +1444,11 @@ int gb_withdraw(struct gb_client *c, const struct gb_route *r)
 
 void gb_flush(struct gb_client *c)
 {
+	/* a callback run from here may call gb_client_free(): defer it */
+	enter(c);
 	if (!c->closing)
 		maybe_start_batch(c);
+	leave(c);
 }
 
 bool gb_is_up(const struct gb_client *c)

@@ -66,11 +66,18 @@ static void arena_free(struct arena *a)
 /* Pack message m into a new Any allocated from the arena. */
 static Google__Protobuf__Any *any_pack(struct arena *a, const ProtobufCMessage *m)
 {
-	Google__Protobuf__Any *any = arena_alloc(a, sizeof(*any));
-	size_t len = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf = arena_alloc(a, len);
-	char *url = arena_alloc(a, sizeof(TYPE_URL_PREFIX) + strlen(m->descriptor->name));
+	Google__Protobuf__Any *any;
+	size_t len;
+	uint8_t *buf;
+	char *url;
 
+	/* after a failed allocation m may hold NULL sub-messages: never size it */
+	if (a->failed)
+		return NULL;
+	any = arena_alloc(a, sizeof(*any));
+	len = protobuf_c_message_get_packed_size(m);
+	buf = arena_alloc(a, len);
+	url = arena_alloc(a, sizeof(TYPE_URL_PREFIX) + strlen(m->descriptor->name));
 	if (!any || !buf || !url)
 		return NULL;
 	google__protobuf__any__init(any);
@@ -660,8 +667,13 @@ int gb_route_encode(const struct gb_route *in, bool withdraw, uint8_t **buf, siz
 		ip_format(&r.next_hop, nh_s, sizeof(nh_s));
 		nh.next_hop = nh_s;
 		attrs[n++] = any_pack(&a, &nh.base);
-		if (r.n_rts || (r.attrs & ~GB_ATTR_PMSI))
-			attrs[n++] = ext_comms_pack(&a, &r);
+		if (r.n_rts || (r.attrs & ~GB_ATTR_PMSI)) {
+			/* NULL also when attrs holds only bits no community is for */
+			Google__Protobuf__Any *ec = ext_comms_pack(&a, &r);
+
+			if (ec)
+				attrs[n++] = ec;
+		}
 		if (r.attrs & GB_ATTR_PMSI) {
 			uint8_t id[16];
 

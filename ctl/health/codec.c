@@ -130,19 +130,22 @@ enum health_drop health_beat_decode(const void *buf, size_t len,
 	return HEALTH_DROP_NONE;
 }
 
-enum health_drop health_replay_check(struct health_replay *r, const struct health_beat *b,
-				     bool *restart)
+enum health_drop health_replay_check_live(struct health_replay *r, const struct health_beat *b,
+					  bool current_alive, bool *restart)
 {
 	*restart = false;
 	if (r->valid && !memcmp(r->boot_id, b->boot_id, XEVPN_HB_ID_LEN)) {
 		if (b->seq <= r->seq)
 			return HEALTH_DROP_REPLAY;
 		r->seq = b->seq;
+		r->ts_ms = b->timestamp_ms;
 		return HEALTH_DROP_NONE;
 	}
 	for (unsigned i = 0; i < r->nold; i++)
 		if (!memcmp(r->old[i], b->boot_id, XEVPN_HB_ID_LEN))
 			return HEALTH_DROP_STALE_BOOT;
+	if (r->valid && current_alive && b->timestamp_ms < r->ts_ms)
+		return HEALTH_DROP_STALE_BOOT;
 	if (r->valid) {
 		memcpy(r->old[r->next], r->boot_id, XEVPN_HB_ID_LEN);
 		r->next = (r->next + 1) % HEALTH_BOOT_HISTORY;
@@ -153,5 +156,12 @@ enum health_drop health_replay_check(struct health_replay *r, const struct healt
 	r->valid = true;
 	memcpy(r->boot_id, b->boot_id, XEVPN_HB_ID_LEN);
 	r->seq = b->seq;
+	r->ts_ms = b->timestamp_ms;
 	return HEALTH_DROP_NONE;
+}
+
+enum health_drop health_replay_check(struct health_replay *r, const struct health_beat *b,
+				     bool *restart)
+{
+	return health_replay_check_live(r, b, true, restart);
 }

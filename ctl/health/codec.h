@@ -48,22 +48,35 @@ int health_hmac(const struct health_key *key, const void *hdr, uint8_t mac[XEVPN
  *  - its boot id is the current one and seq > last seq; or
  *  - its boot id is new (never seen from this peer): a restart, the window
  *    restarts at its seq and the previous boot id goes into the history.
+ *    While the current boot is alive, a new boot's timestamp must not be
+ *    older than the last accepted beat's (same sender clock: a real restart
+ *    comes after its last beat).
  * Dropped as HEALTH_DROP_REPLAY: current boot, seq <= last seq.
  * Dropped as HEALTH_DROP_STALE_BOOT: a boot id in the history, i.e. one this
  * peer has already been seen to move on from (an old boot's beat replayed
- * after a newer boot was heard).
+ * after a newer boot was heard); or an unknown boot id stamped before the
+ * last accepted beat while the current boot is alive (a beat of a boot older
+ * than the history, or from before this receiver started, replayed: taking
+ * it would make the live boot "stale" and silence a healthy peer).
  */
 struct health_replay {
 	bool valid;
 	uint8_t boot_id[XEVPN_HB_ID_LEN];
 	uint64_t seq;
+	uint64_t ts_ms;			/* sender timestamp of the last accepted beat */
 	uint8_t old[HEALTH_BOOT_HISTORY][XEVPN_HB_ID_LEN];
 	unsigned nold;			/* entries used in old[] */
 	unsigned next;			/* next slot to overwrite */
 };
 
-/* Check and, on accept, commit. *restart is set when a new boot id was taken. */
+/* Check and, on accept, commit. *restart is set when a new boot id was taken.
+ * Treats the current boot as alive (strict timestamp rule). */
 enum health_drop health_replay_check(struct health_replay *r, const struct health_beat *b,
 				     bool *restart);
+/* Same; current_alive = false (the peer was declared dead or left) lets a
+ * new boot in whatever its timestamp, so a sender whose clock stepped back
+ * across a reboot is heard again once its old boot has timed out. */
+enum health_drop health_replay_check_live(struct health_replay *r, const struct health_beat *b,
+					  bool current_alive, bool *restart);
 
 #endif /* XEVPN_CTL_HEALTH_CODEC_H */

@@ -729,7 +729,7 @@ enum health_drop health_group_input(struct health_group *g, const void *buf, siz
 		g->peers[g->npeers++] = p;
 		fresh = true;
 	}
-	r = health_replay_check(&p->replay, &b, &restart);
+	r = health_replay_check_live(&p->replay, &b, p->info.alive, &restart);
 	if (r) {
 		if (fresh)	/* nothing accepted from it: do not keep it */
 			health_group_peer_forget(g, b.instance_id);

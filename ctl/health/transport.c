@@ -121,10 +121,13 @@ int health_sock_open(struct health_group *g)
 	if (!err)
 		err = uv_udp_recv_start(&s->udp, sock_alloc, sock_recv);
 	if (err) {
+		/* uv_close closes fd only if uv_udp_open took it; ask before
+		 * closing (uv_fileno on a closing handle always fails) */
+		bool owned = uv_fileno((uv_handle_t *)&s->udp, &(uv_os_fd_t){0}) == 0;
+
 		s->g = NULL;
 		uv_close((uv_handle_t *)&s->udp, sock_close_cb);
-		/* uv_close closes fd only if uv_udp_open took it */
-		if (uv_fileno((uv_handle_t *)&s->udp, &(uv_os_fd_t){0}))
+		if (!owned)
 			close(fd);
 		health_logf(eng, LOG_ERR, "%s: heartbeat socket on %s: %s", g->cfg.name,
 			    ifname, uv_strerror(err));

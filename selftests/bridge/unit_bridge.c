@@ -534,3 +534,55 @@ Test(codec, format)
 	cr_assert(strstr(buf, "02:00:5e:00:53:01"), "%s", buf);
 	cr_assert(strstr(buf, "vni 10100"), "%s", buf);
 }
+
+/* gobgpd dereferences the ESI of types 1, 2 and 4 unchecked: the NLRI on the
+ * wire must carry one (type 0, nine zero octets for single-homed), on adds
+ * and on withdrawals alike. Checked on the raw protobuf, not via our decoder. */
+Test(codec, esi_always_on_the_wire)
+{
+	struct gb_route r = base_route(GB_ROUTE_MACIP);
+
+	memcpy(r.mac, MAC1, 6);
+	r.n_labels = 1;
+	r.labels[0] = 100;
+	for (int withdraw = 0; withdraw < 2; withdraw++) {
+		Apipb__EVPNMACIPAdvertisementRoute *m;
+		Apipb__Path *p;
+		uint8_t *buf;
+		size_t len;
+
+		cr_assert_eq(gb_route_encode(&r, withdraw, &buf, &len), 0);
+		p = apipb__path__unpack(NULL, len, buf);
+		cr_assert_not_null(p);
+		cr_assert_not_null(p->nlri);
+		cr_assert(strstr(p->nlri->type_url, "apipb.EVPNMACIPAdvertisementRoute"));
+		m = apipb__evpnmacipadvertisement_route__unpack(NULL, p->nlri->value.len,
+							     p->nlri->value.data);
+		cr_assert_not_null(m);
+		cr_assert_not_null(m->esi, "ESI present (withdraw %d)", withdraw);
+		cr_assert_eq(m->esi->type, 0);
+		cr_assert_eq(m->esi->value.len, GB_ESI_LEN - 1);
+		for (size_t i = 0; i < m->esi->value.len; i++)
+			cr_assert_eq(m->esi->value.data[i], 0);
+		cr_assert_eq(p->is_withdraw, (protobuf_c_boolean)withdraw);
+		apipb__evpnmacipadvertisement_route__free_unpacked(m, NULL);
+		apipb__path__free_unpacked(p, NULL);
+		free(buf);
+	}
+}
+
+/* attrs with only bits no extended community stands for: no empty slot in
+ * the attribute list (protobuf-c would dereference it), the route still goes. */
+Test(codec, unknown_attr_bits_do_not_crash)
+{
+	struct gb_route r = base_route(GB_ROUTE_IMET), out;
+
+	r.ip = ip4("192.0.2.1");
+	r.n_rts = 0;
+	r.attrs = 1u << 30;
+	round_trip(&r, &out, NULL);
+	cr_assert_eq(out.type, GB_ROUTE_IMET);
+	cr_assert_eq(out.attrs, 0);
+	cr_assert_eq(out.n_rts, 0);
+	assert_ip_eq(&out.next_hop, &r.next_hop, "next hop");
+}

@@ -459,3 +459,40 @@ Test(malformed, group_config_checked, .init = setup, .fini = teardown)
 	cr_assert_eq(health_group_set_keys(grp, many, HEALTH_MAX_KEY_SLOTS + 1), -E2BIG);
 	cr_assert_eq(health_group_set_role(grp, XEVPN_HB_ROLE_MAX), -EINVAL);
 }
+
+static void boot_old(struct health_beat *b)
+{
+	b->boot_id[0] = 0xaa;		/* never heard by this receiver */
+	b->seq = 900;
+	b->timestamp_ms -= 60000;	/* a minute before the live boot's beats */
+}
+
+/* A beat of a boot the receiver never heard (older than its history, or from
+ * before it started), replayed while the peer is alive, must not displace the
+ * live boot: otherwise every real beat after it would be "stale-boot" and a
+ * healthy peer would be declared dead. Once the peer is dead, a new boot is
+ * taken whatever its clock says (a sender whose clock stepped back). */
+Test(malformed, unknown_old_boot_while_alive_is_stale, .init = setup, .fini = teardown)
+{
+	uint8_t w42[XEVPN_HB_LEN], w43[XEVPN_HB_LEN], wold[XEVPN_HB_LEN];
+	struct health_peer_info pi;
+
+	known_wire(w42, HMAC1_HEX);
+	signed_wire(w43, seq43);
+	signed_wire(wold, boot_old);
+	cr_assert_eq(health_group_input(grp, w42, XEVPN_HB_LEN, NULL), HEALTH_DROP_NONE);
+	cr_assert_eq(health_group_input(grp, wold, XEVPN_HB_LEN, NULL), HEALTH_DROP_STALE_BOOT);
+	cr_assert_eq(health_group_input(grp, w43, XEVPN_HB_LEN, NULL), HEALTH_DROP_NONE,
+		     "the live boot is still accepted");
+	only_drop(HEALTH_DROP_STALE_BOOT, 2);
+
+	/* silent for miss x interval: dead; then the old-stamped boot is a restart */
+	fake_now += 3 * 1000 + 1000;
+	health_engine_tick(eng);
+	cr_assert_eq(health_group_peer(grp, 0, &pi), 0);
+	cr_assert_not(pi.alive, "peer declared dead");
+	cr_assert_eq(health_group_input(grp, wold, XEVPN_HB_LEN, NULL), HEALTH_DROP_NONE);
+	cr_assert_eq(health_group_peer(grp, 0, &pi), 0);
+	cr_assert(pi.alive);
+	cr_assert_eq(pi.boot_id[0], 0xaa);
+}

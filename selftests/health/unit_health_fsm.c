@@ -55,6 +55,18 @@ static void beats(struct sim_peer *p, struct sim_node *a, uint64_t from, uint64_
 	}
 }
 
+/* Peers P and Q both beating every 100 ms from 50 to 450 ms. */
+static void two_peers_beating(struct sim_node *a, struct sim_peer *p, struct sim_peer *q)
+{
+	sim_peer_init(p, "P", GID, 100, &K1);
+	sim_peer_init(q, "Q", GID, 100, &K1);
+	for (uint64_t t = 50; t <= 450; t += 100) {
+		sim_run_to(&S, t);
+		cr_assert_eq(sim_peer_beat(p, a->g, 0), HEALTH_DROP_NONE, "P beat at %lu", t);
+		cr_assert_eq(sim_peer_beat(q, a->g, 0), HEALTH_DROP_NONE, "Q beat at %lu", t);
+	}
+}
+
 static uint64_t at(struct sim_node *n, enum health_event_type type, const char *peer)
 {
 	const struct health_event *e = sim_find(n, type, peer, NULL);
@@ -186,13 +198,7 @@ Test(fsm, leaving_is_immediate_and_graceful, .fini = fini)
 	gc.fall = 5;
 	gc.fence_ms = 200;
 	a = node_a(&gc);
-	sim_peer_init(&p, "P", GID, 100, &K1);
-	sim_peer_init(&q, "Q", GID, 100, &K1);
-	for (uint64_t t = 50; t <= 450; t += 100) {
-		sim_run_to(&S, t);
-		sim_peer_beat(&p, a->g, 0);
-		sim_peer_beat(&q, a->g, 0);
-	}
+	two_peers_beating(a, &p, &q);
 	sim_run_to(&S, 490);
 	/* Q leaves: down now, whatever fall says */
 	cr_assert_eq(sim_peer_beat(&q, a->g, XEVPN_HB_F_LEAVING), HEALTH_DROP_NONE);
@@ -329,13 +335,7 @@ Test(fsm, takeover_needs_self_not_isolated, .fini = fini)
 	gc.fall = 1;
 	gc.cooldown_ms = 0;
 	a = node_a(&gc);
-	sim_peer_init(&p, "P", GID, 100, &K1);
-	sim_peer_init(&q, "Q", GID, 100, &K1);
-	for (uint64_t t = 50; t <= 450; t += 100) {
-		sim_run_to(&S, t);
-		sim_peer_beat(&p, a->g, 0);
-		sim_peer_beat(&q, a->g, 0);
-	}
+	two_peers_beating(a, &p, &q);
 	health_engine_set_speaker(a->eng, false);
 	beats(&q, a, 550, 1450, 100);		/* P silent, Q alive */
 	e = sim_find(a, HEALTH_EV_PEER_UNFIT, "P", NULL);

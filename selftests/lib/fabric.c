@@ -126,8 +126,17 @@ static int build_hosts(struct xt_fabric *f, const struct xt_fabric_opts *opts)
 	for (int i = 0; i < 2; i++)
 		TRY(xt_veth(f->leaf[i].ns, f->leaf[i].access, srv, f->server.nic[i]));
 	TRY(xt_veth(f->leaf[2].ns, f->leaf[2].access, h3, f->host3.ifname));
-	for (int i = 0; i < XT_FABRIC_LEAVES; i++)
+	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
+		if (!opts->host_ipv6) {
+			/* the leaf end too: its DAD/MLD/RS would reach the hosts */
+			char key[64];
+
+			snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6",
+				 f->leaf[i].access);
+			TRY(xt_sysctl(f->leaf[i].ns, key, "1"));
+		}
 		TRY(xt_link_up(f->leaf[i].ns, f->leaf[i].access));
+	}
 
 	/* lag0 <-> lagp: lag0 carries the address, lagp stays idle */
 	TRY(xt_veth(srv, f->server.lag, srv, "lagp"));
