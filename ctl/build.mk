@@ -19,10 +19,18 @@ $(CTL_CORE_LIB): $(CTL_CORE_OBJS)
 $(O)/ctl/%.o: CFLAGS += -Wno-format-truncation
 
 # xevpnd links the core; the dataplane (ctl/dp) and the GoBGP bridge are
-# plugged in through fib.h / routes.h adapters.
-$(O)/xevpnd: $(O)/ctl/xevpnd.o $(CTL_CORE_LIB)
+# plugged in through the fib.h / routes.h adapters below. Paths are spelled
+# out (not $(DP_LIB) / $(GOBGP_BRIDGE_LIB)): those fragments sort after this one.
+CTL_DP_LIB     := $(O)/ctl/libxevpn-dp.a
+CTL_BRIDGE_LIB := $(O)/gobgp-bridge/libgobgp-bridge.a
+CTL_ADAPT_OBJS := $(O)/ctl/fib_dp.o $(O)/ctl/routes_bridge.o
+$(O)/ctl/fib_dp.o $(O)/ctl/xevpnd.o: | $(BPF_O)/xevpn.skel.h
+$(O)/ctl/routes_bridge.o $(O)/ctl/xevpnd.o: | $(GEN)/.gobgp-protos.stamp
+
+$(O)/xevpnd: $(O)/ctl/xevpnd.o $(CTL_ADAPT_OBJS) $(CTL_CORE_LIB) $(CTL_DP_LIB) $(CTL_BRIDGE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LIBS_YAML) $(LIBS_JSON) $(LIBS_UV) $(LIBS_MNL)
+	$(CC) $(LDFLAGS) $(LDFLAGS_GC) $^ -o $@ $(LIBS_YAML) $(LIBS_JSON) $(LIBS_UV) $(LIBS_MNL) \
+		$(LIBS_BPF) $(LIBS_GRPC) -lpthread
 
 $(O)/xevpnctl: $(O)/ctl/xevpnctl.o
 	@mkdir -p $(@D)

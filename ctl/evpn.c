@@ -242,8 +242,15 @@ struct evpn_es *evpn_es_new(struct evpn *e, const esi_t *esi)
 
 	if (es)
 		return es;
-	for (id = 1; id <= XEVPN_CTL_MAX_ES && e->es_by_id[id]; id++)
-		;
+	/* keep the id the dataplane already uses for this ESI (restart), and
+	 * never hand out an id the dataplane still holds for another one */
+	id = e->fib.ops && e->fib.ops->es_id_hint ? e->fib.ops->es_id_hint(e->fib.ctx, esi) : 0;
+	if (!id || id > XEVPN_CTL_MAX_ES || e->es_by_id[id]) {
+		for (id = 1; id <= XEVPN_CTL_MAX_ES; id++)
+			if (!e->es_by_id[id] &&
+			    !(e->fib.ops && e->fib.ops->es_id_busy && e->fib.ops->es_id_busy(e->fib.ctx, id)))
+				break;
+	}
 	if (id > XEVPN_CTL_MAX_ES) {
 		log_msg(LOG_ERR, "es table full (%d)", XEVPN_CTL_MAX_ES);
 		return NULL;
@@ -439,6 +446,8 @@ static void es_sync(struct evpn *e, struct evpn_es *es)
 		st.flags = FIB_ES_LOCAL;
 		if (evpn_es_in_service(es))
 			st.flags |= FIB_ES_FWD;
+		else if (es->flags & EVPN_ES_OPER_UP)
+			st.flags |= FIB_ES_HOLD;
 		else
 			st.flags |= FIB_ES_BACKUP;
 		if (es->cfg.mode == XCFG_ES_SINGLE_ACTIVE)
@@ -476,6 +485,10 @@ void evpn_es_df_run_all(struct evpn *e, struct evpn_es *es)
 	char esi[ESI_STR_LEN], ip[IP4_STR_LEN];
 	const char *why;
 
+	/* before evpn_start() the RIB is still coming in: elect once it is all
+	 * there, against the DF bits adopted from the dataplane */
+	if (!e->started)
+		return;
 	for (unsigned i = 0; i < es->n_evis; i++) {
 		struct evpn_es_evi *evi = &es->evis[i];
 
@@ -669,7 +682,9 @@ static void mac_set_target(struct evpn *e, struct evpn_mac *m, const struct fib_
 
 	if ((m->flags & EVPN_MAC_WRITTEN) && t && !memcmp(t, &m->written, sizeof(*t)))
 		return;
-	if (!t && !(m->flags & EVPN_MAC_WRITTEN) && !e->started)
+	/* before evpn_start() nothing is written nor assumed written: start
+	 * syncs every MAC, and the map writer skips values already in place */
+	if (!e->started)
 		return;
 	if ((m->flags & EVPN_MAC_WRITTEN) && m->written.kind == FIB_FDB_ES)
 		old_es = e->es_by_id[m->written.es_id];
@@ -717,6 +732,7 @@ static bool mac_sync(struct evpn *e, struct evpn_mac *m)
 	}
 	if (m->flags & EVPN_MAC_LOCAL) {
 		t.kind = FIB_FDB_LOCAL;
+		t.flags = FIB_FDB_F_LEARNED;
 		t.ifindex = m->loc_ifindex;
 		t.es_id = m->loc_es ? m->loc_es->id : 0;
 		have = true;
@@ -738,6 +754,8 @@ static bool mac_sync(struct evpn *e, struct evpn_mac *m)
 			t.kind = FIB_FDB_VTEP;
 			t.vtep = best->vtep;
 		}
+		if (best->sticky)
+			t.flags = FIB_FDB_F_STATIC;
 		have = true;
 	}
 	mac_set_target(e, m, have ? &t : NULL);
@@ -1271,6 +1289,33 @@ void evpn_start(struct evpn *e, uint64_t now_ms)
 	htab_for_each(&e->macs, n, i)
 		mac_sync(e, container_of(n, struct evpn_mac, hn));	/* never frees: has local or paths */
 	e->next_age_ms = now_ms + (e->cfg->mac_aging_ms ? e->cfg->mac_aging_ms / 4 : 60000);
+}
+
+void evpn_es_adopt(struct evpn *e, struct evpn_es *es, bool forwarding)
+{
+	if (!(es->flags & EVPN_ES_LOCAL) || e->started)
+		return;
+	if (forwarding && (es->flags & EVPN_ES_OPER_UP)) {
+		/* it forwarded before the restart: no new hold, no DF wait */
+		es->flags &= ~(EVPN_ES_HOLD | EVPN_ES_DF_WAIT);
+		es->hold_until_ms = e->now_ms;
+		log_msg(LOG_INFO, "es %s: adopted forwarding from the dataplane", es->name);
+	}
+}
+
+void evpn_es_evi_adopt_df(struct evpn *e, struct evpn_es *es, uint32_t vni, bool is_df)
+{
+	struct evpn_es_evi *evi = evpn_es_evi_find(es, vni);
+
+	if (!evi || e->started)
+		return;
+	evi->flags |= EVPN_ES_EVI_DF_WRITTEN;
+	if (is_df) {
+		evi->flags |= EVPN_ES_EVI_DF;
+		evi->df_ip = e->self;
+	} else {
+		evi->flags &= ~EVPN_ES_EVI_DF;
+	}
 }
 
 void evpn_readvertise(struct evpn *e)

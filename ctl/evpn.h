@@ -186,6 +186,10 @@ struct evpn *evpn_new(const struct xcfg *cfg, struct fib fib, struct route_out o
 void evpn_free(struct evpn *e);
 void evpn_start(struct evpn *e, uint64_t now_ms);	/* begin startup hold */
 void evpn_bgp_converged(struct evpn *e);		/* end hold early */
+/* Restart adoption, before evpn_start(): the dataplane shows the local ES
+ * forwarding (no hold is started again) and its DF bit per BD. */
+void evpn_es_adopt(struct evpn *e, struct evpn_es *es, bool forwarding);
+void evpn_es_evi_adopt_df(struct evpn *e, struct evpn_es *es, uint32_t vni, bool is_df);
 void evpn_readvertise(struct evpn *e);	/* the speaker lost our routes (restart) */
 int evpn_apply_config(struct evpn *e, const struct xcfg *new_cfg, char err[XCFG_ERR_MAX]);
 

@@ -19,16 +19,22 @@ enum fib_fdb_kind {
 
 struct fib_fdb {
 	uint8_t kind;		/* enum fib_fdb_kind */
+	uint8_t flags;		/* FIB_FDB_F_* */
 	uint32_t ifindex;	/* LOCAL */
 	uint32_t vtep;		/* VTEP */
 	uint32_t es_id;		/* ES, or LOCAL on an ES */
 };
+
+#define FIB_FDB_F_LEARNED	(1u << 0)	/* learned on a local port: the dataplane may move it */
+#define FIB_FDB_F_STATIC	(1u << 1)	/* sticky: the dataplane never moves it */
 
 /* Per-ES state flags written with es_state(). */
 #define FIB_ES_LOCAL	(1u << 0)	/* the ES has a member port on this leaf */
 #define FIB_ES_FWD	(1u << 1)	/* local port forwards (not held, not fenced, up) */
 #define FIB_ES_BACKUP	(1u << 2)	/* local port down: send ES traffic to the ES group */
 #define FIB_ES_SINGLE	(1u << 3)	/* single-active: non-DF blocks unicast too */
+#define FIB_ES_HOLD	(1u << 4)	/* port up but held (startup hold, fence, underlay down):
+					 * nothing in or out of it, ES traffic to the peers */
 
 struct fib_es {
 	esi_t esi;
@@ -50,6 +56,10 @@ struct fib_ops {
 	/* Optional: when the dataplane last saw a local MAC (ms, same clock as
 	 * the model), for aging; learn events only report new or moved MACs. */
 	int (*fdb_last_seen)(void *ctx, uint32_t vni, const uint8_t mac[MAC_LEN], uint64_t *ms);
+	/* Optional, restart adoption: the dataplane id an ES had before (0 =
+	 * none), and whether an id is held by another ES in the dataplane. */
+	uint32_t (*es_id_hint)(void *ctx, const esi_t *esi);
+	bool (*es_id_busy)(void *ctx, uint32_t es_id);
 };
 
 struct fib {

@@ -146,7 +146,7 @@ static void show_bd(json_t *data)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xevpnctl [-s SOCKET] [-j] show es [ESI|NAME] | mac [VNI] | vtep | df | bd | stats\n");
+	fprintf(f, "usage: xevpnctl [-s SOCKET] [-j] show es [ESI|NAME] | mac [VNI] | vtep | df | bd | stats | fib | daemon\n");
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,16 @@
  *              leaving the dataplane pinned and forwarding)
  *   cli_src    Unix socket (0660), one request line -> one JSON reply
  *   nl_src     rtnetlink link events (libmnl): ES ports and uplinks
+ *   learn_src  the dataplane's learn ring (uv_poll on its epoll fd)
+ *   start_src  waits for GoBGP's first dump (or the hold timer) before the
+ *              model may write anything: restart adoption
+ *   the GoBGP bridge drives its own handles on the same loop
+ *
+ * Startup: open (adopt) the pinned dataplane, build the model, feed it the
+ * MACs the dataplane learned, the link state and the pinned ES/DF state,
+ * then the GoBGP RIB; only then evpn_start() and attach/sync ports, and
+ * remove what the model no longer holds. Every write compares with the
+ * pinned value first, so a restart over unchanged state writes nothing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,9 +32,12 @@
 #include <uv.h>
 
 #include "config.h"
+#include "dp/dp.h"
 #include "evpn.h"
 #include "fib.h"
+#include "fib_dp.h"
 #include "log.h"
+#include "routes_bridge.h"
 #include "state_json.h"
 
 struct xd;
@@ -59,16 +72,36 @@ struct nl_src {
 	unsigned portid;
 };
 
+struct learn_src {
+	uv_poll_t h;
+	struct xd *d;
+};
+
+struct start_src {
+	uv_timer_t h;
+	struct xd *d;
+};
+
 struct xd {
 	uv_loop_t *loop;
 	struct xcfg *cfg;
 	struct evpn *e;
 	struct fib_mem *fm;	/* dry-run map writer */
+	struct xevpn_dp *dp;
+	struct fib_dp *fd;	/* BPF map writer */
+	struct routes_bridge *rb;
 	struct tick_src *tick;
 	struct sig_src *sig_hup, *sig_term, *sig_int;
 	struct cli_src *cli;
 	struct nl_src *nl;
+	struct learn_src *learn;
+	struct start_src *start;
 	bool uplink_up[4];
+	bool bgp_synced;	/* GoBGP's first dump applied */
+	bool reconciled;	/* stale map entries removed (needs the dump) */
+	bool converged;		/* evpn_bgp_converged() called */
+	uint64_t last_route_ms;
+	uint64_t learn_events, learn_errors;
 };
 
 static uint64_t now_ms(void)
@@ -104,6 +137,24 @@ static void tick_cb(uv_timer_t *h)
 	xd_reschedule(t->d);
 }
 
+/* ---- dataplane ports ---- */
+
+static uint32_t es_id_of_port(void *ctx, const char *ifname)
+{
+	struct xd *d = ctx;
+	const struct xcfg_es *c = xcfg_es_by_port(d->cfg, ifname);
+	struct evpn_es *es = c ? evpn_es_find(d->e, &c->esi) : NULL;
+
+	return es ? es->id : 0;
+}
+
+/* Attach and describe ports once the model writes (never before adoption). */
+static void xd_ports_sync(struct xd *d)
+{
+	if (d->fd && d->e->started)
+		fib_dp_ports_sync(d->fd, es_id_of_port, d);
+}
+
 /* ---- signals ---- */
 
 static void xd_reload(struct xd *d)
@@ -127,9 +178,12 @@ static void xd_reload(struct xd *d)
 		return;
 	}
 	log_msg(LOG_INFO, "reload: %s: %d change(s) applied", n->path, rc);
+	if (d->fd)
+		fib_dp_set_config(d->fd, n);
 	xcfg_free(d->cfg);
 	free(d->cfg);
 	d->cfg = n;
+	xd_ports_sync(d);
 	xd_reschedule(d);
 }
 
@@ -161,6 +215,30 @@ static struct sig_src *sig_new(struct xd *d, int signum)
 }
 
 /* ---- CLI socket ---- */
+
+static json_t *xd_command(struct xd *d, const char *line)
+{
+	const struct fib_dp_counts *c;
+
+	/* daemon-level state; everything else is the model's */
+	if (strcmp(line, "show fib") && strcmp(line, "show daemon"))
+		return evpn_json_command(d->e, line);
+	if (!strcmp(line, "show daemon"))
+		return json_pack("{sb s{sb sb sb sb sI sI}}", "ok", 1, "data", "started", d->e->started,
+				 "bgp_synced", d->bgp_synced, "reconciled", d->reconciled, "converged",
+				 d->converged, "learn_events", (json_int_t)d->learn_events, "learn_errors",
+				 (json_int_t)d->learn_errors);
+	if (!d->fd)
+		return json_pack("{sb ss}", "ok", 0, "error", "no dataplane (--dry-run)");
+	c = fib_dp_counts(d->fd);
+	return json_pack("{sb s{sI sI sI sI sI sI sI sI sI sI sI sI}}", "ok", 1, "data",
+			 "fdb_set", (json_int_t)c->fdb_set, "fdb_del", (json_int_t)c->fdb_del,
+			 "es_nh_set", (json_int_t)c->es_nh_set, "es_set", (json_int_t)c->es_set,
+			 "es_del", (json_int_t)c->es_del, "es_peer", (json_int_t)c->es_peer,
+			 "flood_set", (json_int_t)c->flood_set, "df_set", (json_int_t)c->df_set,
+			 "port_set", (json_int_t)c->port_set, "skipped", (json_int_t)c->skipped,
+			 "errors", (json_int_t)c->errors, "age_probes", (json_int_t)c->age_probes);
+}
 
 static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
@@ -236,7 +314,7 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	*nl = 0;
-	conn_reply(c, evpn_json_command(c->d->e, c->buf));
+	conn_reply(c, xd_command(c->d, c->buf));
 }
 
 static void cli_accept(uv_stream_t *server, int status)
@@ -312,6 +390,7 @@ static void xd_link(struct xd *d, const char *ifname, uint32_t ifindex, bool up)
 		evpn_underlay_event(d->e, any);
 	else
 		evpn_link_event(d->e, ifname, ifindex, up);
+	xd_ports_sync(d);	/* an interface may have (re)appeared with a new ifindex */
 }
 
 static int nl_attr_cb(const struct nlattr *a, void *data)
@@ -409,6 +488,198 @@ static struct nl_src *nl_new(struct xd *d)
 	return n;
 }
 
+/* ---- learn events ---- */
+
+static int learn_cb(void *ctx, const struct xevpn_learn_event *ev)
+{
+	struct xd *d = ctx;
+
+	d->learn_events++;
+	if (evpn_mac_learn(d->e, ev->vni, ev->mac, ev->ifindex))
+		d->learn_errors++;	/* unknown BD or bad MAC: counted, not fatal */
+	return 0;
+}
+
+static void learn_poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct learn_src *l = h->data;
+
+	if (status == 0)
+		xevpn_dp_learn_consume(l->d->dp);
+	xd_reschedule(l->d);
+}
+
+static struct learn_src *learn_new(struct xd *d)
+{
+	struct learn_src *l;
+	int rc = xevpn_dp_learn_open(d->dp, learn_cb, d), fd;
+
+	if (rc) {
+		log_msg(LOG_ERR, "dataplane: learn ring: %s", strerror(-rc));
+		return NULL;
+	}
+	fd = xevpn_dp_learn_fd(d->dp);
+	l = calloc(1, sizeof(*l));
+	if (!l || fd < 0) {
+		free(l);
+		return NULL;
+	}
+	l->d = d;
+	uv_poll_init(d->loop, &l->h, fd);
+	l->h.data = l;
+	uv_poll_start(&l->h, UV_READABLE, learn_poll_cb);
+	return l;
+}
+
+/* ---- restart adoption and start ---- */
+
+static void adopt_learned(void *ctx, uint32_t vni, const uint8_t mac[6], uint32_t ifindex)
+{
+	struct xd *d = ctx;
+
+	evpn_mac_learn(d->e, vni, mac, ifindex);
+}
+
+/* Local ESes that forwarded before a restart keep forwarding, with their DF bits. */
+static void adopt_es(struct xd *d)
+{
+	for (unsigned i = 0; i < d->cfg->n_es; i++) {
+		struct evpn_es *es = evpn_es_find(d->e, &d->cfg->es[i].esi);
+
+		if (!es)
+			continue;
+		if (fib_dp_es_forwarding(d->fd, es->id))
+			evpn_es_adopt(d->e, es, true);
+		for (unsigned k = 0; k < es->n_evis; k++) {
+			int df = fib_dp_df_get(d->fd, es->id, es->evis[k].bd->vni);
+
+			if (df >= 0)
+				evpn_es_evi_adopt_df(d->e, es, es->evis[k].bd->vni, df);
+		}
+	}
+}
+
+static bool keep_mac(void *ctx, uint32_t vni, const uint8_t mac[6])
+{
+	struct xd *d = ctx;
+	struct evpn_mac *m = evpn_mac_find(d->e, vni, mac);
+
+	return m && (m->flags & EVPN_MAC_WRITTEN);
+}
+
+static bool keep_es(void *ctx, uint32_t es_id)
+{
+	struct xd *d = ctx;
+	struct evpn_es *es = es_id <= XEVPN_CTL_MAX_ES ? d->e->es_by_id[es_id] : NULL;
+
+	return es && (es->flags & (EVPN_ES_STATE_WRITTEN | EVPN_ES_GROUP_WRITTEN));
+}
+
+static bool keep_es_vni(void *ctx, uint32_t es_id, uint32_t vni)
+{
+	struct xd *d = ctx;
+	struct evpn_es *es = es_id <= XEVPN_CTL_MAX_ES ? d->e->es_by_id[es_id] : NULL;
+	struct evpn_es_evi *evi = es ? evpn_es_evi_find(es, vni) : NULL;
+
+	return evi && (evi->flags & EVPN_ES_EVI_DF_WRITTEN);
+}
+
+/* Needs the RIB: without GoBGP's dump, remote entries cannot be judged stale. */
+static void xd_reconcile(struct xd *d)
+{
+	const struct fib_dp_keep keep = { keep_mac, keep_es, keep_es_vni, d };
+
+	if (d->reconciled || !d->fd || !d->e->started || !d->bgp_synced)
+		return;
+	xevpn_dp_learn_consume(d->dp);	/* MACs learned meanwhile are not stale */
+	fib_dp_reconcile(d->fd, &keep);
+	d->reconciled = true;
+}
+
+static void xd_begin(struct xd *d)
+{
+	if (d->e->started)
+		return;
+	evpn_start(d->e, now_ms());
+	xd_ports_sync(d);
+	xd_reconcile(d);
+	log_msg(LOG_INFO, "started writing the dataplane (%s)",
+		d->bgp_synced ? "after GoBGP's RIB" : "GoBGP not synced yet");
+	xd_reschedule(d);
+}
+
+/* BGP has converged when GoBGP's dump is in, some remote PE's routes came,
+ * and routes stopped arriving for a moment; the hold timer covers the rest. */
+#define XD_BGP_QUIET_MS 500
+
+static void start_cb(uv_timer_t *h)
+{
+	struct start_src *s = h->data;
+	struct xd *d = s->d;
+	uint64_t now = now_ms();
+
+	if (!d->e->started)
+		xd_begin(d);
+	if (!d->converged && d->bgp_synced && d->e->ledger.count &&
+	    now - d->last_route_ms >= XD_BGP_QUIET_MS) {
+		d->converged = true;
+		evpn_tick(d->e, now);
+		evpn_bgp_converged(d->e);
+	}
+	if (d->converged || now >= d->e->startup_hold_until_ms) {
+		d->converged = true;
+		uv_timer_stop(h);
+	}
+	xd_reschedule(d);
+}
+
+static struct start_src *start_new(struct xd *d)
+{
+	struct start_src *s = calloc(1, sizeof(*s));
+	uint64_t wait = d->cfg->startup_hold_ms > 2000 ? d->cfg->startup_hold_ms : 2000;
+
+	if (!s)
+		return NULL;
+	s->d = d;
+	uv_timer_init(d->loop, &s->h);
+	s->h.data = s;
+	/* first run: start without GoBGP's dump if it has not come by then */
+	uv_timer_start(&s->h, start_cb, wait, XD_BGP_QUIET_MS / 2);
+	return s;
+}
+
+/* ---- GoBGP ---- */
+
+static void bgp_route(void *arg, const struct evpn_route *r)
+{
+	struct xd *d = arg;
+
+	d->last_route_ms = now_ms();
+	evpn_route_input(d->e, r);
+	xd_reschedule(d);
+}
+
+static void bgp_resync(void *arg, bool first)
+{
+	struct xd *d = arg;
+
+	d->bgp_synced = true;
+	d->last_route_ms = now_ms();
+	if (!d->e->started)
+		xd_begin(d);
+	else if (!first)
+		evpn_readvertise(d->e);	/* gobgpd restarted: it lost our routes */
+	xd_reconcile(d);
+	if (d->start && !d->converged)
+		uv_timer_again(&d->start->h);
+	xd_reschedule(d);
+}
+
+static const struct routes_bridge_cb bgp_cbs = {
+	.route = bgp_route,
+	.resync = bgp_resync,
+};
+
 /* ---- lifecycle ---- */
 
 static void xd_stop(struct xd *d)
@@ -427,10 +698,18 @@ static void xd_stop(struct xd *d)
 	}
 	if (d->nl)
 		uv_close((uv_handle_t *)&d->nl->h, nl_close_cb);
+	if (d->learn)
+		uv_close((uv_handle_t *)&d->learn->h, free_on_close);
+	if (d->start)
+		uv_close((uv_handle_t *)&d->start->h, free_on_close);
+	routes_bridge_free(d->rb);
 	d->tick = NULL;
 	d->sig_hup = d->sig_term = d->sig_int = NULL;
 	d->cli = NULL;
 	d->nl = NULL;
+	d->learn = NULL;
+	d->start = NULL;
+	d->rb = NULL;
 	/* remaining client connections close themselves after their reply */
 	uv_stop(d->loop);
 }
@@ -440,9 +719,54 @@ static void usage(FILE *f)
 	fprintf(f, "usage: xevpnd [-c FILE] [--check] [--dry-run] [--flush] [-v]\n"
 		   "  -c, --config FILE  configuration (default " XCFG_DEFAULT_PATH ")\n"
 		   "      --check        validate the configuration and exit\n"
-		   "      --dry-run      keep the dataplane image in memory only (no BPF)\n"
+		   "      --dry-run      keep the dataplane image in memory only (no BPF, no BGP)\n"
 		   "      --flush        remove the pinned dataplane of this instance and exit\n"
 		   "  -v, --verbose      debug logging\n");
+}
+
+static int pin_root(const struct xcfg *cfg, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", cfg->bpffs, cfg->instance);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Detach every program and unpin every map of this instance. */
+static int xd_flush(const struct xcfg *cfg)
+{
+	struct xevpn_dp_opts o = { 0 };
+	char root[XCFG_PATH_MAX * 2];
+	struct xevpn_dp *dp;
+	struct fib_dp *f;
+	int rc;
+
+	if ((rc = pin_root(cfg, root, sizeof(root))))
+		return rc;
+	o.pin_root = root;
+	rc = xevpn_dp_open(&dp, &o);
+	if (rc) {
+		fprintf(stderr, "xevpnd: %s: %s\n", root, strerror(-rc));
+		return rc;
+	}
+	if (!fib_dp_new(dp, cfg, &f)) {
+		fib_dp_unpin(f);
+		fib_dp_free(f);
+	}
+	rc = xevpn_dp_uninstall(dp);
+	xevpn_dp_close(dp);
+	if (!rc)
+		printf("xevpnd: %s: dataplane removed\n", root);
+	return rc;
+}
+
+static void xd_free(struct xd *d)
+{
+	evpn_free(d->e);
+	fib_mem_free(d->fm);
+	fib_dp_free(d->fd);
+	xevpn_dp_close(d->dp);
+	xcfg_free(d->cfg);
+	free(d->cfg);
 }
 
 int main(int argc, char **argv)
@@ -456,7 +780,9 @@ int main(int argc, char **argv)
 	bool check = false, dry = false, flush = false;
 	struct xd d = { 0 };
 	char err[XCFG_ERR_MAX];
-	int c;
+	struct fib fib;
+	struct route_out out = { 0 };
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -477,24 +803,51 @@ int main(int argc, char **argv)
 		free(d.cfg);
 		return 1;
 	}
-	if (check) {
-		printf("%s: ok (%u bridge domains, %u Ethernet segments)\n", path, d.cfg->n_bds, d.cfg->n_es);
+	if (check || flush) {
+		rc = 0;
+		if (check)
+			printf("%s: ok (%u bridge domains, %u Ethernet segments)\n", path, d.cfg->n_bds,
+			       d.cfg->n_es);
+		else
+			rc = xd_flush(d.cfg);
 		xcfg_free(d.cfg);
 		free(d.cfg);
-		return 0;
+		return rc ? 1 : 0;
 	}
-	if (flush || !dry) {
-		fprintf(stderr, "xevpnd: the BPF dataplane is not wired into this build yet; "
-				"run with --dry-run\n");
-		xcfg_free(d.cfg);
-		free(d.cfg);
-		return 1;
-	}
-
+	signal(SIGPIPE, SIG_IGN);
 	d.loop = uv_default_loop();
-	d.fm = fib_mem_new();
-	d.e = evpn_new(d.cfg, fib_mem_fib(d.fm), (struct route_out){ 0 }, now_ms());
-	if (!d.e || !d.fm) {
+	if (dry) {
+		d.fm = fib_mem_new();
+		if (!d.fm)
+			return 1;
+		fib = fib_mem_fib(d.fm);
+	} else {
+		struct xevpn_dp_opts o = { 0 };
+		char root[XCFG_PATH_MAX * 2];
+
+		if ((rc = pin_root(d.cfg, root, sizeof(root)))) {
+			fprintf(stderr, "xevpnd: pin root too long\n");
+			return 1;
+		}
+		o.pin_root = root;
+		/* adopts pinned maps and links: forwarding continues meanwhile */
+		rc = xevpn_dp_open(&d.dp, &o);
+		if (rc || (rc = fib_dp_new(d.dp, d.cfg, &d.fd))) {
+			log_msg(LOG_ERR, "dataplane: %s: %s", root, strerror(-rc));
+			xd_free(&d);
+			return 1;
+		}
+		fib = fib_dp_fib(d.fd);
+		rc = routes_bridge_new(d.loop, d.cfg->gobgp_api, 0, &bgp_cbs, &d, &d.rb);
+		if (rc) {
+			log_msg(LOG_ERR, "bgp: %s: %s", d.cfg->gobgp_api, strerror(-rc));
+			xd_free(&d);
+			return 1;
+		}
+		out = routes_bridge_out(d.rb);
+	}
+	d.e = evpn_new(d.cfg, fib, out, now_ms());
+	if (!d.e) {
 		log_msg(LOG_ERR, "out of memory");
 		return 1;
 	}
@@ -506,23 +859,29 @@ int main(int argc, char **argv)
 	d.sig_term = sig_new(&d, SIGTERM);
 	d.sig_int = sig_new(&d, SIGINT);
 	/* read everything first (adoption), then start writing */
+	if (d.fd)
+		fib_dp_learned_walk(d.fd, adopt_learned, &d);
 	d.nl = nl_new(&d);
-	evpn_start(d.e, now_ms());
+	if (d.fd) {
+		adopt_es(&d);
+		d.learn = learn_new(&d);
+		d.start = start_new(&d);
+	} else {
+		evpn_start(d.e, now_ms());
+	}
 	d.cli = cli_new(&d, d.cfg->cli_socket);
 	if (!d.cli) {
 		xd_stop(&d);
 		uv_run(d.loop, UV_RUN_DEFAULT);
+		xd_free(&d);
 		return 1;
 	}
-	log_msg(LOG_INFO, "started: %s: %u bd, %u es, cli %s", path, d.cfg->n_bds, d.cfg->n_es,
-		d.cfg->cli_socket);
+	log_msg(LOG_INFO, "running: %s: %u bd, %u es, cli %s%s", path, d.cfg->n_bds, d.cfg->n_es,
+		d.cfg->cli_socket, dry ? " (dry run)" : "");
 	xd_reschedule(&d);
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	uv_run(d.loop, UV_RUN_DEFAULT);	/* let close callbacks run */
-	evpn_free(d.e);
-	fib_mem_free(d.fm);
-	xcfg_free(d.cfg);
-	free(d.cfg);
+	xd_free(&d);
 	uv_loop_close(d.loop);
 	return 0;
 }

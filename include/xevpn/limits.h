@@ -41,7 +41,7 @@
 #define XEVPN_MAX_BDS 4096
 #endif
 #ifndef XEVPN_MAX_FDB
-#define XEVPN_MAX_FDB 65536
+#define XEVPN_MAX_FDB 262144
 #endif
 #ifndef XEVPN_MAX_ES
 #define XEVPN_MAX_ES 1024

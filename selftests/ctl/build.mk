@@ -12,3 +12,31 @@ $(foreach s,$(CTL_UNIT_SUITES),$(eval $(call ctl_unit_suite,$(s))))
 $(O)/selftests/ctl/%.o: CFLAGS += -Wno-format-truncation
 
 TEST_SUITES += $(addprefix $(O)/selftests/,$(CTL_UNIT_SUITES))
+
+# netns suite: real gobgpd + real dataplane + xevpnd on the fabric topology.
+# The harness archive's path is written out (selftests/lib/build.mk sorts after).
+$(O)/selftests/netns_ctl: $(O)/selftests/ctl/netns_ctl.o $(O)/selftests/libharness.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -Wl,--no-gc-sections $^ -o $@ $(HARNESS_LDLIBS) $(LIBS_CRIT)
+$(O)/selftests/netns_ctl: | $(O)/xevpnd $(O)/xevpnctl
+
+TEST_SUITES += $(O)/selftests/netns_ctl
+
+# Benchmarks over the real maps and a real gobgpd (make bench).
+BENCH_CTL_OBJS := $(O)/selftests/ctl/bench_ctl.o $(O)/ctl/fib_dp.o $(O)/ctl/routes_bridge.o
+$(O)/selftests/ctl/bench_ctl.o: | $(BPF_O)/xevpn.skel.h $(GEN)/.gobgp-protos.stamp
+$(O)/selftests/bench_ctl: $(BENCH_CTL_OBJS) $(CTL_CORE_LIB) $(O)/ctl/libxevpn-dp.a \
+		$(O)/gobgp-bridge/libgobgp-bridge.a $(O)/selftests/libharness.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LIBS_YAML) $(LIBS_JSON) $(LIBS_UV) $(HARNESS_LDLIBS) \
+		$(LIBS_GRPC) -lpthread
+
+BENCH_BINS += $(O)/selftests/bench_ctl
+
+# Conversions to/from gobgp-bridge (links the codec; no gobgpd).
+$(O)/selftests/ctl/unit_ctl_routes.o: | $(GEN)/.gobgp-protos.stamp
+$(O)/selftests/unit_ctl_routes: $(O)/selftests/ctl/unit_ctl_routes.o $(O)/ctl/routes_bridge.o \
+		$(CTL_CORE_LIB) $(O)/gobgp-bridge/libgobgp-bridge.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LIBS_YAML) $(LIBS_JSON) $(LIBS_UV) $(LIBS_GRPC) -lpthread $(LIBS_CRIT)
+TEST_SUITES += $(O)/selftests/unit_ctl_routes
