@@ -17,6 +17,8 @@
 #include "xevpn.skel.h"
 
 #define LINK_DIR "links"
+/* kernel-internal ENOTSUPP, returned by the bpf syscall for missing map ops */
+#define XEVPN_ENOTSUPP 524
 
 struct dp_link {
 	__u32 ifindex;
@@ -537,13 +539,32 @@ int xevpn_dp_es_df_set(struct xevpn_dp *dp, __u32 es_id, __u32 vni, bool df)
 	return upd(dp->skel->maps.xevpn_es_bd, &k, &v);
 }
 
-int xevpn_dp_es_nh_set(struct xevpn_dp *dp, __u32 es_id, const __be32 *vteps, unsigned int n)
+/*
+ * ES next-hop groups are frozen inner maps swapped in the hash-of-maps
+ * xevpn_es_nh. Why this scheme:
+ *  - A reader (XDP) holds the inner map it looked up until its program ends,
+ *    and the kernel frees a replaced inner map only after an RCU grace period
+ *    (the syscall also waits for one before returning): nobody writes into a
+ *    group a reader may be looking at, so count and members always come from
+ *    one group.
+ *  - Replacing a value in a hash map (even BPF_F_NO_PREALLOC) does not give
+ *    that: the lookup finds the old or the new element, but the old element
+ *    goes back to a per-CPU free list at once (prealloc extra_elems,
+ *    bpf_mem_alloc) and the next update may rewrite it while a reader still
+ *    copies it, so a reader can see one group's count with another's members.
+ *  - The cost is the kernel's synchronize_rcu() after every update of a
+ *    map-in-map from the syscall (~5-15 ms here), not creating the inner map
+ *    (~20 us): recycling pre-created inner maps would not remove it. The flip
+ *    itself is visible to readers at once; the wait only delays the return.
+ *    xevpn_dp_es_nh_set_many() pays it once for a whole mass withdraw.
+ */
+static int nh_inner_new(struct xevpn_dp *dp, const __be32 *vteps, unsigned int n)
 {
 	struct xevpn_nh_group g = { 0 };
 	__u32 zero = 0;
-	int inner, err = 0;
+	int inner, err;
 
-	if (!es_id || n > XEVPN_MAX_ES_VTEPS)
+	if (n > XEVPN_MAX_ES_VTEPS)
 		return -EINVAL;
 	g.count = n;
 	g.gen = ++dp->nh_gen;
@@ -552,18 +573,81 @@ int xevpn_dp_es_nh_set(struct xevpn_dp *dp, __u32 es_id, const __be32 *vteps, un
 			return -EINVAL;
 		g.vtep[i] = vteps[i];
 	}
-	/*
-	 * A fresh inner map, filled and frozen before anyone can see it, then
-	 * swapped in with one update of the outer map: a reader holds either the
-	 * old inner map or the new one, and neither changes under it.
-	 */
+	/* filled and frozen before anyone can see it */
 	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xevpn_nhg", sizeof(__u32), sizeof(g), 1, NULL);
 	if (inner < 0)
 		return -errno;
-	if (bpf_map_update_elem(inner, &zero, &g, BPF_ANY) || bpf_map_freeze(inner) ||
-	    bpf_map_update_elem(bpf_map__fd(dp->skel->maps.xevpn_es_nh), &es_id, &inner, BPF_ANY))
+	if (bpf_map_update_elem(inner, &zero, &g, BPF_ANY) || bpf_map_freeze(inner)) {
+		err = -errno;
+		close(inner);
+		return err;
+	}
+	return inner;
+}
+
+int xevpn_dp_es_nh_set(struct xevpn_dp *dp, __u32 es_id, const __be32 *vteps, unsigned int n)
+{
+	int inner, err = 0;
+
+	if (!es_id)
+		return -EINVAL;
+	inner = nh_inner_new(dp, vteps, n);
+	if (inner < 0)
+		return inner;
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.xevpn_es_nh), &es_id, &inner, BPF_ANY))
 		err = -errno;
 	close(inner);
+	return err;
+}
+
+int xevpn_dp_es_nh_set_many(struct xevpn_dp *dp, const struct xevpn_dp_es_nh *groups, unsigned int count)
+{
+	__u32 *keys;
+	int *fds, err = 0;
+	unsigned int made = 0;
+
+	if (!count)
+		return 0;
+	keys = calloc(count, sizeof(*keys));
+	fds = calloc(count, sizeof(*fds));
+	if (!keys || !fds) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (; made < count; made++) {
+		if (!groups[made].es_id) {
+			err = -EINVAL;
+			goto out;
+		}
+		keys[made] = groups[made].es_id;
+		fds[made] = nh_inner_new(dp, groups[made].vtep, groups[made].n);
+		if (fds[made] < 0) {
+			err = fds[made];
+			goto out;
+		}
+	}
+	{
+		__u32 n = count;
+		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, o, .elem_flags = BPF_ANY);
+
+		int outer = bpf_map__fd(dp->skel->maps.xevpn_es_nh);
+
+		if (bpf_map_update_batch(outer, keys, fds, &n, &o)) {
+			err = -errno;
+			/* no batch op for this map type on this kernel: one by one */
+			if (n == 0 && (err == -XEVPN_ENOTSUPP || err == -EOPNOTSUPP || err == -EINVAL)) {
+				err = 0;
+				for (unsigned int i = 0; i < count && !err; i++)
+					if (bpf_map_update_elem(outer, &keys[i], &fds[i], BPF_ANY))
+						err = -errno;
+			}
+		}
+	}
+out:
+	for (unsigned int i = 0; fds && i < made; i++)
+		close(fds[i]);
+	free(keys);
+	free(fds);
 	return err;
 }
 

@@ -110,6 +110,19 @@ int xevpn_dp_es_del(struct xevpn_dp *dp, __u32 es_id);
 int xevpn_dp_es_df_set(struct xevpn_dp *dp, __u32 es_id, __u32 vni, bool df);
 /* Atomic replace of the ES next-hop group (n <= XEVPN_MAX_ES_VTEPS; n == 0 installs an empty group). */
 int xevpn_dp_es_nh_set(struct xevpn_dp *dp, __u32 es_id, const __be32 *vteps, unsigned int n);
+/*
+ * Several groups replaced in one call (a mass withdraw touching many ESes):
+ * each ES flips atomically as above, and the call waits for one RCU grace
+ * period in all instead of one per ES (kernel >= 6.8; older kernels wait per
+ * ES, as a loop of xevpn_dp_es_nh_set() would). Returns 0 or a negative errno;
+ * on error the groups before the failing one may already be installed.
+ */
+struct xevpn_dp_es_nh {
+	__u32 es_id;
+	unsigned int n;
+	__be32 vtep[XEVPN_MAX_ES_VTEPS];
+};
+int xevpn_dp_es_nh_set_many(struct xevpn_dp *dp, const struct xevpn_dp_es_nh *groups, unsigned int count);
 int xevpn_dp_es_nh_get(struct xevpn_dp *dp, __u32 es_id, struct xevpn_nh_group *g);
 int xevpn_dp_es_nh_del(struct xevpn_dp *dp, __u32 es_id);
 int xevpn_dp_es_peer_add(struct xevpn_dp *dp, __u32 es_id, __be32 vtep);

@@ -23,3 +23,15 @@ $(filter-out %/netns_dataplane,$(DPT_SUITE_BINS)): $(O)/selftests/%: $(O)/selfte
 $(O)/selftests/netns_dataplane: $(O)/selftests/dataplane/netns_dataplane.o $(DPT_LIB) $(O)/selftests/libharness.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -Wl,--no-gc-sections $^ -o $@ $(HARNESS_LDLIBS) $(LIBS_BPF) $(LIBS_CRIT) -lpthread
+
+# Benchmark (make bench): ns/packet per path and packets/s against the Linux
+# vxlan + bridge path and a minimal encap program (bench_dataplane.c).
+DPT_BENCH     := $(O)/selftests/bench_dataplane
+BENCH_BINS    += $(DPT_BENCH)
+BINS          += $(DPT_BENCH)
+# bench_dp.bpf.c compiles the product programs in
+$(BPF_O)/bench_dp.bpf.o: bpf/xevpn.bpf.c
+$(O)/selftests/dataplane/bench_dataplane.o: | $(BPF_O)/xevpn.skel.h $(BPF_O)/bench_dp.skel.h
+$(DPT_BENCH): $(O)/selftests/dataplane/bench_dataplane.o $(DPT_ENV_OBJS) $(PKT_LIB) $(DPT_LIB) $(O)/selftests/libharness.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(HARNESS_LDLIBS) -lpthread

@@ -147,6 +147,11 @@ Test(props, learn_rate_limit, .init = setup, .fini = teardown)
  * group B (8 VTEPs) as fast as it can while readers push frames of many
  * flows to a MAC on ES 2. A torn group (count of one, members of the other)
  * shows as an empty slot (drop_es_group_empty) or a VTEP outside A and B.
+ *
+ * Each reader owns its result buffer: a shared one (like the static buffers
+ * of the single-threaded tests) is overwritten by the other reader's
+ * BPF_PROG_TEST_RUN between a run and the reading of its outer header, which
+ * looks exactly like a frame sent outside both groups.
  */
 #define FLIP_READERS   2
 #define FLIP_FRAMES    100000 /* per reader, at least */
@@ -177,30 +182,44 @@ static bool in_groups(__be32 a)
 	return false;
 }
 
+/* Frames of one reader that were not a whole-group encap, by reason. */
+struct flip_bad {
+	long err, verdict, outside;
+};
+
 static void *flip_reader(void *arg)
 {
-	struct pkt_result *r = malloc(sizeof(*r));
-	long bad = 0, seed = (long)arg;
+	struct pkt_result *r = malloc(sizeof(*r)); /* this reader's only: see above */
+	struct flip_bad *bad = calloc(1, sizeof(*bad));
+	long seed = (long)arg, n_bad = 0;
 	__u8 in[128];
 
+	if (!r || !bad)
+		abort();
 	for (long i = 0; i < FLIP_FRAMES || atomic_load(&flips) < FLIP_MIN_FLIPS; i++) {
 		size_t n = mk_inner(in, MAC_R2, MAC_H1, (i * 7919 + seed) & 0xffff);
+		bool is_bad = true;
 
-		if (pkt_run_xdp(e.xdp_access, e.acc1, in, n, r) || r->retval != XDP_REDIRECT ||
-		    !in_groups(outer_dst(r))) {
-			if (bad++ < 5)
-				fprintf(stderr, "frame %ld: err %d verdict %u outer dst %08x\n", i, r->err,
-					r->retval, ntohl(outer_dst(r)));
-		}
+		if (pkt_run_xdp(e.xdp_access, e.acc1, in, n, r))
+			bad->err++;
+		else if (r->retval != XDP_REDIRECT)
+			bad->verdict++;
+		else if (r->out_len < 34 || !in_groups(outer_dst(r)))
+			bad->outside++;
+		else
+			is_bad = false;
+		if (is_bad && n_bad++ < 5)
+			fprintf(stderr, "frame %ld: err %d verdict %u len %u outer dst %08x\n", i, r->err,
+				r->retval, r->out_len, ntohl(outer_dst(r)));
 	}
 	free(r);
-	return (void *)bad;
+	return bad;
 }
 
 Test(props, es_group_swap_is_atomic, .init = setup, .fini = teardown)
 {
 	pthread_t w, rd[FLIP_READERS];
-	long bad = 0;
+	struct flip_bad bad = { 0 };
 	char ip[32];
 
 	grp_a[0] = IP("192.0.2.3");
@@ -210,14 +229,17 @@ Test(props, es_group_swap_is_atomic, .init = setup, .fini = teardown)
 		grp_b[i] = IP(ip);
 		cr_assert_eq(pkt_sh("ip neigh replace %s lladdr 02:00:00:00:0a:%02x dev up0 nud permanent", ip, i), 0);
 	}
-	pthread_create(&w, NULL, flip_writer, NULL);
+	cr_assert_eq(pthread_create(&w, NULL, flip_writer, NULL), 0);
 	for (long i = 0; i < FLIP_READERS; i++)
-		pthread_create(&rd[i], NULL, flip_reader, (void *)i);
+		cr_assert_eq(pthread_create(&rd[i], NULL, flip_reader, (void *)i), 0);
 	for (int i = 0; i < FLIP_READERS; i++) {
-		void *ret;
+		struct flip_bad *b;
 
-		pthread_join(rd[i], &ret);
-		bad += (long)ret;
+		pthread_join(rd[i], (void **)&b);
+		bad.err += b->err;
+		bad.verdict += b->verdict;
+		bad.outside += b->outside;
+		free(b);
 	}
 	atomic_store(&flip_stop, 1);
 	pthread_join(w, NULL);
@@ -225,7 +247,38 @@ Test(props, es_group_swap_is_atomic, .init = setup, .fini = teardown)
 	printf("RESULT es_group_flips %ld\n", atomic_load(&flips));
 	cr_assert_geq(atomic_load(&flips), FLIP_MIN_FLIPS, "the writer barely ran");
 	cr_assert_eq(env_ctr(&e, XEVPN_CTR_DROP_ES_GROUP_EMPTY), 0, "a reader saw a torn group");
-	cr_assert_eq(bad, 0, "%ld frames went outside both groups", bad);
+	cr_assert_eq(bad.err + bad.verdict + bad.outside, 0,
+		     "frames not sent to a whole group: %ld test_run errors, %ld other verdicts, "
+		     "%ld outside both groups", bad.err, bad.verdict, bad.outside);
+}
+
+/* Many groups in one call: every ES flips, each to its own new group. */
+Test(props, es_group_set_many, .init = setup, .fini = teardown)
+{
+	static struct pkt_result r;
+	struct xevpn_dp_es_nh g[3] = { { .es_id = ES_REMOTE, .n = 1 }, { .es_id = 10, .n = 2 },
+					 { .es_id = 11, .n = 1 } };
+	struct xevpn_nh_group got;
+	__u8 in[128];
+
+	g[0].vtep[0] = IP("192.0.2.4");
+	g[1].vtep[0] = IP("192.0.2.3");
+	g[1].vtep[1] = IP("192.0.2.2");
+	g[2].vtep[0] = IP("192.0.2.2");
+	cr_assert_eq(xevpn_dp_es_nh_set_many(e.dp, g, 3), 0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(xevpn_dp_es_nh_get(e.dp, g[i].es_id, &got), 0);
+		cr_assert_eq(got.count, g[i].n);
+		cr_assert_eq(memcmp(got.vtep, g[i].vtep, g[i].n * 4), 0, "es %u group", g[i].es_id);
+	}
+	/* the dataplane follows: every flow to ES 2 now goes to .4 only */
+	for (int flow = 0; flow < 32; flow++) {
+		pkt_run_xdp(e.xdp_access, e.acc1, in, mk_inner(in, MAC_R2, MAC_H1, 2000 + flow), &r);
+		cr_assert_eq(r.retval, XDP_REDIRECT);
+		cr_assert_eq(outer_dst(&r), IP("192.0.2.4"), "flow %d", flow);
+	}
+	g[1].vtep[0] = 0; /* a bad group is refused */
+	cr_assert_eq(xevpn_dp_es_nh_set_many(e.dp, g, 3), -EINVAL);
 }
 
 /* ---- fuzz ---- */
