@@ -573,8 +573,23 @@ static int nh_inner_new(struct xevpn_dp *dp, const __be32 *vteps, unsigned int n
 			return -EINVAL;
 		g.vtep[i] = vteps[i];
 	}
+	/*
+	 * Typed with the object's BTF like the declared inner template: kernels
+	 * before 6.8 compare BTF ids when an inner map is swapped in, and reject
+	 * an untyped one (EINVAL on 6.1).
+	 */
+	struct bpf_map *tmpl = bpf_map__inner_map(dp->skel->maps.xevpn_es_nh);
+	int btf_fd = bpf_object__btf_fd(dp->skel->obj);
+	LIBBPF_OPTS(bpf_map_create_opts, mopts);
+
+	if (tmpl && btf_fd >= 0 && bpf_map__btf_value_type_id(tmpl)) {
+		mopts.btf_fd = btf_fd;
+		mopts.btf_key_type_id = bpf_map__btf_key_type_id(tmpl);
+		mopts.btf_value_type_id = bpf_map__btf_value_type_id(tmpl);
+	}
+
 	/* filled and frozen before anyone can see it */
-	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xevpn_nhg", sizeof(__u32), sizeof(g), 1, NULL);
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xevpn_nhg", sizeof(__u32), sizeof(g), 1, &mopts);
 	if (inner < 0)
 		return -errno;
 	if (bpf_map_update_elem(inner, &zero, &g, BPF_ANY) || bpf_map_freeze(inner)) {
