@@ -26,14 +26,25 @@ CTL_BRIDGE_LIB := $(O)/gobgp-bridge/libgobgp-bridge.a
 CTL_ADAPT_OBJS := $(O)/ctl/fib_dp.o $(O)/ctl/routes_bridge.o
 $(O)/ctl/fib_dp.o $(O)/ctl/xevpnd.o: | $(BPF_O)/xevpn.skel.h
 $(O)/ctl/routes_bridge.o $(O)/ctl/xevpnd.o: | $(GEN)/.gobgp-protos.stamp
+# Health actions (ctl/xevpnd_health.c): the heartbeat engine on xevpnd's loop.
+CTL_ADAPT_OBJS += $(O)/ctl/xevpnd_health.o
 
-$(O)/xevpnd: $(O)/ctl/xevpnd.o $(CTL_ADAPT_OBJS) $(CTL_CORE_LIB) $(CTL_DP_LIB) $(CTL_BRIDGE_LIB)
+# Observability (ctl/xevpnd_metrics.c): /metrics, traffic rates, watch events.
+CTL_OBS_OBJS   := $(O)/ctl/xevpnd_metrics.o $(O)/ctl/metrics/libxevpn_metrics.a \
+                  $(O)/ctl/health/libxevpn_health.a
+$(O)/ctl/xevpnd_metrics.o: | $(BPF_O)/xevpn.skel.h $(GEN)/.gobgp-protos.stamp
+
+$(O)/xevpnd: $(O)/ctl/xevpnd.o $(CTL_ADAPT_OBJS) $(CTL_OBS_OBJS) $(CTL_CORE_LIB) $(CTL_DP_LIB) $(CTL_BRIDGE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $(LDFLAGS_GC) $^ -o $@ $(LIBS_YAML) $(LIBS_JSON) $(LIBS_UV) $(LIBS_MNL) \
-		$(LIBS_BPF) $(LIBS_GRPC) -lpthread
+		$(LIBS_BPF) $(LIBS_GRPC) $(LIBS_SSL) -lmicrohttpd -lm -lpthread
 
-$(O)/xevpnctl: $(O)/ctl/xevpnctl.o
+# CLI views of the observability commands and the interactive shell (libedit).
+CTL_CLI_OBJS   := $(O)/ctl/xevpnctl_obs.o $(O)/ctl/xevpnctl_shell.o
+CTL_CLI_OBJS   += $(O)/ctl/xevpnctl_health.o
+
+$(O)/xevpnctl: $(O)/ctl/xevpnctl.o $(CTL_CLI_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LIBS_JSON)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LIBS_JSON) -ledit
 
 BINS += $(O)/xevpnd $(O)/xevpnctl

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "xevpnctl_health.h"
+#include "xevpnctl_obs.h"
 
 static const char *str(json_t *o, const char *k)
 {
@@ -146,7 +148,9 @@ static void show_bd(json_t *data)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xevpnctl [-s SOCKET] [-j] show es [ESI|NAME] | mac [VNI] | vtep | df | bd | stats | fib | daemon\n");
+	fprintf(f, "usage: xevpnctl [-s SOCKET] [-j] show es [ESI|NAME] | mac [VNI] | vtep | df | bd | stats | fib | daemon\n"
+		   "       xevpnctl [-s SOCKET] [-j] show es ESI|NAME traffic|health | show health | show metrics | watch events | trace\n"
+		   "       xevpnctl [-s SOCKET] [-j] [shell]   (interactive, TAB completion)\n");
 }
 
 int main(int argc, char **argv)
@@ -172,10 +176,10 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind >= argc || !strcmp(argv[optind], "shell"))
+		return xevpnctl_shell(sock, js);
+	if (!strcmp(argv[optind], "watch"))
+		return xevpnctl_watch(sock, js, argc - optind, argv + optind);
 	for (int i = optind; i < argc; i++) {
 		if (strlen(req) + strlen(argv[i]) + 2 >= sizeof(req)) {
 			fprintf(stderr, "xevpnctl: request too long\n");
@@ -236,6 +240,10 @@ int main(int argc, char **argv)
 	if (js) {
 		json_dumpf(data, stdout, JSON_INDENT(2));
 		putchar('\n');
+	} else if (xevpnctl_health_print(argc - optind, argv + optind, data)) {
+		/* heartbeat groups (xevpnctl_health.c) */
+	} else if (xevpnctl_print(argc - optind, argv + optind, data)) {
+		/* observability views (xevpnctl_obs.c) */
 	} else if (!strcmp(argv[optind + 1 < argc ? optind + 1 : optind], "es")) {
 		show_es(data, argc - optind > 2);
 	} else if (!strcmp(argv[optind + 1], "mac")) {

@@ -37,8 +37,11 @@
 #include "fib.h"
 #include "fib_dp.h"
 #include "log.h"
+#include "metrics/xevpn_metrics.h"
 #include "routes_bridge.h"
 #include "state_json.h"
+#include "xevpnd_health.h"
+#include "xevpnd_metrics.h"
 
 struct xd;
 
@@ -96,6 +99,8 @@ struct xd {
 	struct nl_src *nl;
 	struct learn_src *learn;
 	struct start_src *start;
+	struct xevpnd_metrics *xm;	/* /metrics, traffic rates, watch events */
+	struct xh *health;	/* heartbeat engine and its actions */
 	bool uplink_up[4];
 	bool bgp_synced;	/* GoBGP's first dump applied */
 	bool reconciled;	/* stale map entries removed (needs the dump) */
@@ -170,7 +175,9 @@ static void xd_reload(struct xd *d)
 		free(n);
 		return;
 	}
+	xevpnd_metrics_reload_begin(d->xm);
 	rc = evpn_apply_config(d->e, n, err);
+	xevpnd_metrics_reload_end(d->xm);
 	if (rc < 0) {
 		log_msg(LOG_ERR, "reload: %s (keeping the running configuration)", err);
 		xcfg_free(n);
@@ -183,6 +190,7 @@ static void xd_reload(struct xd *d)
 	xcfg_free(d->cfg);
 	free(d->cfg);
 	d->cfg = n;
+	xh_reload(d->health, d->cfg);
 	xd_ports_sync(d);
 	xd_reschedule(d);
 }
@@ -219,7 +227,12 @@ static struct sig_src *sig_new(struct xd *d, int signum)
 static json_t *xd_command(struct xd *d, const char *line)
 {
 	const struct fib_dp_counts *c;
+	json_t *r = xevpnd_metrics_command(d->xm, line);
 
+	if (r)
+		return r;
+	if ((r = xh_json_command(d->health, line)))
+		return r;
 	/* daemon-level state; everything else is the model's */
 	if (strcmp(line, "show fib") && strcmp(line, "show daemon"))
 		return evpn_json_command(d->e, line);
@@ -314,6 +327,8 @@ static void conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		return;
 	}
 	*nl = 0;
+	if (xevpnd_metrics_cli_take(c->d->xm, s, c, c->buf))
+		return;	/* "watch events": the stream is the watcher's now */
 	conn_reply(c, xd_command(c->d, c->buf));
 }
 
@@ -388,8 +403,11 @@ static void xd_link(struct xd *d, const char *ifname, uint32_t ifindex, bool up)
 	}
 	if (is_uplink)
 		evpn_underlay_event(d->e, any);
-	else
+	else {
+		xevpnd_metrics_link(d->xm, ifname, up);	/* before the model acts */
 		evpn_link_event(d->e, ifname, ifindex, up);
+	}
+	xh_link(d->health, ifname, ifindex, up);
 	xd_ports_sync(d);	/* an interface may have (re)appeared with a new ifindex */
 }
 
@@ -655,6 +673,7 @@ static void bgp_route(void *arg, const struct evpn_route *r)
 	struct xd *d = arg;
 
 	d->last_route_ms = now_ms();
+	xevpnd_events_route(d->xm, r);
 	evpn_route_input(d->e, r);
 	xd_reschedule(d);
 }
@@ -675,9 +694,37 @@ static void bgp_resync(void *arg, bool first)
 	xd_reschedule(d);
 }
 
+/* The session to gobgpd is the self-fence input of the health engine. */
+static void bgp_state(void *arg, bool up)
+{
+	struct xd *d = arg;
+
+	xh_speaker(d->health, up);
+}
+
+static void xd_health_changed(void *ctx)
+{
+	xd_reschedule(ctx);
+}
+
+static void xd_health_event(void *ctx, const struct health_event *ev)
+{
+	struct xd *d = ctx;
+
+	xevpnd_events_health(d->xm, ev);
+}
+
+static void xd_health_failover(void *ctx, const char *what)
+{
+	struct xd *d = ctx;
+
+	xevpnd_metrics_failover(d->xm, XEVPN_FAILOVER_AUTONOMOUS, what);
+}
+
 static const struct routes_bridge_cb bgp_cbs = {
 	.route = bgp_route,
 	.resync = bgp_resync,
+	.state = bgp_state,
 };
 
 /* ---- lifecycle ---- */
@@ -703,6 +750,10 @@ static void xd_stop(struct xd *d)
 	if (d->start)
 		uv_close((uv_handle_t *)&d->start->h, free_on_close);
 	routes_bridge_free(d->rb);
+	xh_free(d->health);
+	d->health = NULL;
+	xevpnd_metrics_free(d->xm);
+	d->xm = NULL;
 	d->tick = NULL;
 	d->sig_hup = d->sig_term = d->sig_int = NULL;
 	d->cli = NULL;
@@ -868,6 +919,22 @@ int main(int argc, char **argv)
 		d.start = start_new(&d);
 	} else {
 		evpn_start(d.e, now_ms());
+	}
+	{
+		const struct xevpnd_metrics_src ms = { .e = d.e, .dp = d.dp, .rb = d.rb,
+						       .listen = d.cfg->http_metrics };
+
+		if (xevpnd_metrics_new(d.loop, &ms, &d.xm) == 0)
+			xevpnd_events_capture_stderr(d.xm);
+	}
+	if ((rc = xh_new(d.loop, d.e, d.cfg, xd_health_changed, &d, &d.health)))
+		log_msg(LOG_ERR, "health: %s (running without heartbeat)", strerror(-rc));
+	else {
+		const struct xevpnd_health_view hv = { xh_for_each_group, xh_fence_armed, xh_fenced,
+						       d.health };
+
+		xh_set_observer(d.health, xd_health_event, xd_health_failover, &d);
+		xevpnd_metrics_set_health(d.xm, &hv);
 	}
 	d.cli = cli_new(&d, d.cfg->cli_socket);
 	if (!d.cli) {

@@ -22,6 +22,22 @@ $(O)/selftests/netns_ctl: | $(O)/xevpnd $(O)/xevpnctl
 
 TEST_SUITES += $(O)/selftests/netns_ctl
 
+# Heartbeat actions of xevpnd on the same fabric (DF takeover, self-fence, key rotation).
+$(O)/selftests/netns_ctl_health: $(O)/selftests/ctl/netns_ctl_health.o $(O)/selftests/libharness.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -Wl,--no-gc-sections $^ -o $@ $(HARNESS_LDLIBS) $(LIBS_CRIT)
+$(O)/selftests/netns_ctl_health: | $(O)/xevpnd $(O)/xevpnctl
+
+TEST_SUITES += $(O)/selftests/netns_ctl_health
+
+# /metrics scraped during traffic, promtool, JSON of every xevpnctl command.
+$(O)/selftests/netns_ctl_metrics: $(O)/selftests/ctl/netns_ctl_metrics.o $(O)/selftests/libharness.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -Wl,--no-gc-sections $^ -o $@ $(HARNESS_LDLIBS) $(LIBS_CRIT)
+$(O)/selftests/netns_ctl_metrics: | $(O)/xevpnd $(O)/xevpnctl
+
+TEST_SUITES += $(O)/selftests/netns_ctl_metrics
+
 # Benchmarks over the real maps and a real gobgpd (make bench).
 BENCH_CTL_OBJS := $(O)/selftests/ctl/bench_ctl.o $(O)/ctl/fib_dp.o $(O)/ctl/routes_bridge.o
 $(O)/selftests/ctl/bench_ctl.o: | $(BPF_O)/xevpn.skel.h $(GEN)/.gobgp-protos.stamp

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xevpnd observability end to end: /metrics scraped from inside each leaf's
+ * namespace while traffic flows, promtool on the scrape, and the JSON of
+ * every xevpnctl command (one-shot, traffic view, watch events, trace).
+ * Real gobgpd, real dataplane, one xevpnd per leaf (selftests/lib/fabric.h):
+ *
+ *                    [rr] gobgpd route reflector
+ *                      |
+ *   [ul] br0 ----------+--------------------+
+ *      |                      |             |
+ *   [leaf1] 192.0.2.1   [leaf2] 192.0.2.2   [leaf3] 192.0.2.3
+ *   lo 127.0.0.1:9469   lo 127.0.0.1:9469   lo 127.0.0.1:9469   (http-metrics)
+ *      acc0                  acc0              acc0
+ *        \  ESI ..:00:01     /                  |
+ *         nic0 [server] nic1  (static LAG)   [host3]
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fabric.h"
+#include "netns.h"
+
+#define INSTANCE "xevpn"
+#define VNI 100
+#define METRICS_PORT 9469
+
+static struct xt_fabric fab;
+static struct xt_proc xd[XT_FABRIC_LEAVES];
+static char conf[XT_FABRIC_LEAVES][XT_PATH_MAX], sock[XT_FABRIC_LEAVES][XT_PATH_MAX];
+static char bin_xevpnd[PATH_MAX], bin_xevpnctl[PATH_MAX];
+
+static void find_bins(void)
+{
+	const char *dir = getenv("XEVPN_BIN");
+	char self[PATH_MAX], d[PATH_MAX];
+	ssize_t n;
+
+	if (dir) {
+		snprintf(d, sizeof(d), "%s", dir);
+	} else {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		cr_assert_gt(n, 0);
+		self[n] = 0;
+		snprintf(d, sizeof(d), "%s/..", dirname(self));
+	}
+	snprintf(bin_xevpnd, sizeof(bin_xevpnd), "%s/xevpnd", d);
+	snprintf(bin_xevpnctl, sizeof(bin_xevpnctl), "%s/xevpnctl", d);
+	cr_assert_eq(access(bin_xevpnd, X_OK), 0, "%s not built", bin_xevpnd);
+	cr_assert_eq(access(bin_xevpnctl, X_OK), 0, "%s not built", bin_xevpnctl);
+}
+
+static void write_conf(int i)
+{
+	struct xt_fabric_leaf *l = &fab.leaf[i];
+	FILE *f;
+
+	snprintf(conf[i], sizeof(conf[i]), "%s/%s.conf", xt_state_dir(), l->ns);
+	snprintf(sock[i], sizeof(sock[i]), "%s/%s.sock", xt_state_dir(), l->ns);
+	f = fopen(conf[i], "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+		"vtep-address: %s\nrouter-id: %s\nasn: %u\ngobgp-api: %s\nbpffs: %s\n"
+		"instance: %s\ncli-socket: %s\nhttp-metrics: 127.0.0.1:%d\nuplinks: [%s]\n"
+		"timers:\n  startup-hold: 2s\n  mac-aging: 300s\n  df-wait: 1s\n"
+		"bd:\n  - name: bd%u\n    vni: %u\n    route-targets: auto\n    access-ports: [%s]\n",
+		l->vtep, l->vtep, XT_FABRIC_AS, l->api_addr, l->bpffs, INSTANCE, sock[i],
+		METRICS_PORT, l->uplink, VNI, VNI, l->access);
+	if (l->on_es)
+		fprintf(f, "es:\n  - name: server1\n    esi: %s\n    port: %s\n    mode: all-active\n",
+			fab.esi, l->access);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static void xd_start(int i)
+{
+	char *argv[] = { bin_xevpnd, "-c", conf[i], NULL };
+	char label[32];
+
+	snprintf(label, sizeof(label), "xevpnd-%s", fab.leaf[i].ns);
+	cr_assert_eq(xt_spawn(fab.leaf[i].ns, label, argv, NULL, 0, &xd[i]), 0);
+}
+
+static void logs(void)
+{
+	for (int i = 0; i < XT_FABRIC_LEAVES; i++)
+		if (xd[i].logfile[0])
+			xt_dump_tail(xd[i].logfile, 25);
+}
+
+/* `xevpnctl -s SOCK -j CMD` on leaf i, parsed; NULL when it failed. */
+static json_t *ctl_json(int i, const char *cmd)
+{
+	static char out[1 << 20];
+	json_error_t err;
+	json_t *j;
+	int rc;
+
+	rc = xt_ns_sh(NULL, out, sizeof(out), "%s -s %s -j %s", bin_xevpnctl, sock[i], cmd);
+	if (rc)
+		return NULL;
+	j = json_loads(out, 0, &err);
+	cr_assert_not_null(j, "%s: output is not JSON (%s): %.300s", cmd, err.text, out);
+	return j;
+}
+
+static bool converged(int i)
+{
+	json_t *d = ctl_json(i, "show daemon");
+	bool ok = d && json_is_true(json_object_get(d, "converged"));
+
+	json_decref(d);
+	return ok;
+}
+
+static void setup(void)
+{
+	struct xt_fabric_opts o = { 0 };
+
+	find_bins();
+	cr_assert_eq(xt_fabric_create(&fab, &o), 0, "fabric topology");
+	cr_assert_eq(xt_fabric_wait_bgp(&fab, 60000), 0, "BGP sessions to the RR");
+	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "net/ipv4/conf/%s/forwarding", fab.leaf[i].uplink);
+		cr_assert_eq(xt_sysctl(fab.leaf[i].ns, key, "1"), 0);
+		write_conf(i);
+		xd_start(i);
+	}
+	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
+		uint64_t end = xt_now_ms() + 30000;
+
+		while (!converged(i) && xt_now_ms() < end)
+			xt_sleep_ms(100);
+		if (!converged(i)) {
+			logs();
+			cr_assert_fail("xevpnd on %s did not converge", fab.leaf[i].ns);
+		}
+	}
+}
+
+static void teardown(void)
+{
+	if (getenv("XEVPN_CTL_LOGS"))
+		logs();
+	for (int i = 0; i < XT_FABRIC_LEAVES; i++)
+		if (xd[i].pid && !xd[i].exited)
+			xt_proc_stop(&xd[i], 3000);
+	memset(xd, 0, sizeof(xd));
+	xt_fabric_destroy(&fab);
+}
+
+/* GET /metrics from inside leaf i's namespace: the body (malloc'd) or NULL. */
+static char *scrape(int i)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(METRICS_PORT) };
+	static const char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap), *body;
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = xt_ns_socket(fab.leaf[i].ns, AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_not_null(buf);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1) {
+		close(fd);
+		free(buf);
+		return NULL;
+	}
+	for (ssize_t n; len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0;)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = 0;
+	cr_assert(!strncmp(buf, "HTTP/1.", 7) && strstr(buf, " 200 "), "status: %.80s", buf);
+	cr_assert(strcasestr(buf, "Content-Type: text/plain; version=0.0.4"), "content type: %.300s", buf);
+	body = strstr(buf, "\r\n\r\n");
+	cr_assert_not_null(body);
+	body = strdup(body + 4);
+	free(buf);
+	return body;
+}
+
+/* Value of the sample "series" (name plus exact label text), -1 if absent. */
+static double sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, series, n) && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}
+
+static void promtool(const char *text)
+{
+	char path[XT_PATH_MAX], out[8192];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/scrape-%d.prom", xt_state_dir(), (int)getpid());
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	rc = xt_ns_sh(NULL, out, sizeof(out), "promtool check metrics < %s 2>&1", path);
+	cr_assert_eq(rc, 0, "promtool check metrics failed (%d):\n%s", rc, out);
+}
+
+static int ping(int count, const char *interval)
+{
+	char cnt[16], log[XT_PATH_MAX], buf[4096] = "", *s;
+	char *argv[] = { "/bin/busybox", "ping", "-q", "-c", cnt, "-i", (char *)interval, "-W", "2",
+			 XT_FABRIC_SERVER_IP, NULL };
+	static int seq;
+	struct xt_proc p = { 0 };
+	uint64_t end = xt_now_ms() + 20000;
+	int tx = -1, rx = -1;
+	FILE *f;
+
+	snprintf(log, sizeof(log), "%s/mping-%d-%d.log", xt_state_dir(), (int)getpid(), ++seq);
+	unlink(log);
+	snprintf(cnt, sizeof(cnt), "%d", count);
+	cr_assert_eq(xt_spawn(fab.host3.ns, "ping", argv, log, 0, &p), 0);
+	while (xt_proc_alive(&p) && xt_now_ms() < end)
+		xt_sleep_ms(50);
+	if (xt_proc_alive(&p))
+		xt_proc_kill(&p);
+	f = fopen(log, "r");
+	if (f) {
+		buf[fread(buf, 1, sizeof(buf) - 1, f)] = 0;
+		fclose(f);
+	}
+	s = strstr(buf, "packets transmitted");
+	if (s) {
+		while (s > buf && s[-1] != '\n')
+			s--;
+		sscanf(s, "%d packets transmitted, %d packets received", &tx, &rx);
+	}
+	return rx;
+}
+
+#define DP_PKTS(action) "xevpn_dataplane_packets_total{action=\"" action "\",reason=\"none\"}"
+#define DP_BYTES(action) "xevpn_dataplane_bytes_total{action=\"" action "\",reason=\"none\"}"
+#define ESI_LABEL "{esi=\"" XT_FABRIC_ESI "\"}"
+
+TestSuite(netns_ctl_metrics, .init = setup, .fini = teardown, .timeout = 240);
+
+Test(netns_ctl_metrics, scrape_moves_with_traffic_and_passes_promtool)
+{
+	char *before[XT_FABRIC_LEAVES], *after[XT_FABRIC_LEAVES], *m;
+	double d_encap, d_decap, d_decap_es = 0, now = (double)time(NULL);
+	int got;
+
+	got = ping(3, "0.2");	/* learn both hosts */
+	cr_assert_eq(got, 3, "warm-up ping: %d/3", got);
+	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
+		before[i] = scrape(i);
+		cr_assert_not_null(before[i], "scrape %s", fab.leaf[i].ns);
+	}
+	got = ping(40, "0.05");
+	cr_assert_eq(got, 40, "host3 -> server: %d/40 replies", got);
+	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
+		after[i] = scrape(i);
+		cr_assert_not_null(after[i], "scrape %s", fab.leaf[i].ns);
+		promtool(after[i]);
+	}
+
+	/* leaf3: every request is encapsulated toward the ES, every reply decapsulated */
+	d_encap = sample(after[2], DP_PKTS("encap_es")) - sample(before[2], DP_PKTS("encap_es"));
+	d_decap = sample(after[2], DP_PKTS("decap_fwd")) - sample(before[2], DP_PKTS("decap_fwd"));
+	cr_assert_geq(d_encap, 40, "leaf3 encap_es moved by %.0f", d_encap);
+	cr_assert_geq(d_decap, 40, "leaf3 decap_fwd moved by %.0f", d_decap);
+	cr_assert_geq(sample(after[2], DP_BYTES("encap_es")) - sample(before[2], DP_BYTES("encap_es")),
+		      40 * 98, "encap_es bytes cover 40 ICMP frames");
+	/* the ES members decapsulated the requests between them (aliasing) */
+	for (int i = 0; i < 2; i++)
+		d_decap_es += sample(after[i], DP_PKTS("decap_fwd")) - sample(before[i], DP_PKTS("decap_fwd"));
+	cr_assert_geq(d_decap_es, 40, "leaf1+leaf2 decap_fwd moved by %.0f", d_decap_es);
+
+	/* model, maps, GoBGP, process */
+	cr_assert_eq(sample(after[2], "xevpn_es_group_vteps" ESI_LABEL), 2, "leaf3 aliases over 2 VTEPs");
+	cr_assert_eq(sample(after[0], "xevpn_es_is_df{esi=\"" XT_FABRIC_ESI "\",vni=\"100\"}") +
+			     sample(after[1], "xevpn_es_is_df{esi=\"" XT_FABRIC_ESI "\",vni=\"100\"}"),
+		     1, "exactly one DF for (ES, 100)");
+	cr_assert_geq(sample(after[0], "xevpn_df_changes_total" ESI_LABEL), 0);
+	cr_assert_geq(sample(after[2], "xevpn_map_entries{map=\"xevpn_fdb\"}"), 2, "FDB holds both hosts");
+	cr_assert_gt(sample(after[2], "xevpn_map_max_entries{map=\"xevpn_fdb\"}"), 1000);
+	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
+		cr_assert_eq(sample(after[i], "xevpn_gobgp_up"), 1, "%s: gobgp up", fab.leaf[i].ns);
+		cr_assert_geq(sample(after[i], "xevpn_gobgp_connection_age_seconds"), 0);
+		cr_assert(sample(after[i], "process_start_time_seconds") > now - 600 &&
+			  sample(after[i], "process_start_time_seconds") <= now + 1, "start time");
+		cr_assert(strstr(after[i], "# TYPE xevpn_beats_sent_total counter") &&
+			  strstr(after[i], "# TYPE xevpn_self_fence_armed gauge") &&
+			  sample(after[i], "xevpn_self_fence_armed") >= 0,
+			  "heartbeat families exposed");
+		cr_assert_eq(sample(after[i], "xevpn_failovers_total{cause=\"link\"}"), 0);
+	}
+
+	/* leaf1's ES port goes down: one failover, cause link */
+	cr_assert_eq(xt_fabric_es_link_set(&fab, 0, false), 0);
+	for (uint64_t end = xt_now_ms() + 10000; xt_now_ms() < end; xt_sleep_ms(100)) {
+		m = scrape(0);
+		if (sample(m, "xevpn_failovers_total{cause=\"link\"}") == 1) {
+			free(m);
+			m = NULL;
+			break;
+		}
+		free(m);
+	}
+	m = scrape(0);
+	cr_assert_eq(sample(m, "xevpn_failovers_total{cause=\"link\"}"), 1, "link failover counted");
+	promtool(m);
+	free(m);
+	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
+		free(before[i]);
+		free(after[i]);
+	}
+}
+
+/* Keys every element (or the object) of a command's JSON must carry. */
+static void need_keys(json_t *o, const char *cmd, const char *const *keys)
+{
+	for (; *keys; keys++)
+		cr_assert_not_null(json_object_get(o, *keys), "%s: key \"%s\" missing", cmd, *keys);
+}
+
+static json_t *need_array(int leaf, const char *cmd, const char *const *keys, size_t min)
+{
+	json_t *a = ctl_json(leaf, cmd), *v;
+	size_t i;
+
+	cr_assert(json_is_array(a), "%s: array expected", cmd);
+	cr_assert_geq(json_array_size(a), min, "%s: %zu elements", cmd, json_array_size(a));
+	json_array_foreach(a, i, v)
+		need_keys(v, cmd, keys);
+	return a;
+}
+
+static json_t *need_object(int leaf, const char *cmd, const char *const *keys)
+{
+	json_t *o = ctl_json(leaf, cmd);
+
+	cr_assert(json_is_object(o), "%s: object expected", cmd);
+	need_keys(o, cmd, keys);
+	return o;
+}
+
+static double rate(json_t *member, const char *dir, const char *window, const char *what)
+{
+	return json_number_value(json_object_get(json_object_get(json_object_get(member, dir), window), what));
+}
+
+Test(netns_ctl_metrics, every_cli_command_gives_valid_json)
+{
+	static const char *const es_keys[] = { "name", "esi", "id", "flags", "in_service", "vteps",
+					       "group", "evis", "df_changes", NULL };
+	static const char *const mac_keys[] = { "vni", "mac", "type", "advertised", NULL };
+	static const char *const vtep_keys[] = { "vtep", "routes", "heartbeat", "es", NULL };
+	static const char *const df_keys[] = { "es", "vni", "algorithm", "df", "is_df", "reason", NULL };
+	static const char *const bd_keys[] = { "name", "vni", "rd", "ports", "flood", NULL };
+	static const char *const stats_keys[] = { "routes_in", "withdraws_in", "macs", "es", "vteps", NULL };
+	static const char *const fib_keys[] = { "fdb_set", "es_nh_set", "errors", NULL };
+	static const char *const daemon_keys[] = { "started", "bgp_synced", "reconciled", "converged", NULL };
+	static const char *const traffic_keys[] = { "esi", "name", "windows", "members", "remote_total",
+						    "sample_period_ms", NULL };
+	static const char *const member_keys[] = { "member", "vtep", "local", "source", "ingress",
+						   "egress", NULL };
+	char cmd[128], out[8192], wlog[XT_PATH_MAX], *text = NULL;
+	double in_pps = 0, out_pps = 0;
+	struct xt_proc w = { 0 };
+	json_t *j, *m;
+	size_t i, len = 0, n_route = 0, n_lines = 0;
+	FILE *f;
+	int got;
+
+	got = ping(3, "0.2");	/* learn both hosts */
+	cr_assert_eq(got, 3, "warm-up ping: %d/3", got);
+	got = ping(60, "0.05");
+	cr_assert_geq(got, 55, "traffic: %d/60", got);
+	xt_sleep_ms(1500);	/* at least one more 1 s sample after the traffic */
+
+	json_decref(need_array(0, "show es", es_keys, 1));
+	json_decref(need_array(0, "show es server1", es_keys, 1));
+	json_decref(need_array(0, "show es " XT_FABRIC_ESI, es_keys, 1));
+	json_decref(need_array(0, "show mac", mac_keys, 2));
+	json_decref(need_array(0, "show mac 100", mac_keys, 2));
+	json_decref(need_array(0, "show vtep", vtep_keys, 2));
+	json_decref(need_array(0, "show df", df_keys, 1));
+	json_decref(need_array(0, "show bd", bd_keys, 1));
+	json_decref(need_object(0, "show stats", stats_keys));
+	json_decref(need_object(0, "show fib", fib_keys));
+	json_decref(need_object(0, "show daemon", daemon_keys));
+	j = ctl_json(0, "show metrics");
+	cr_assert(json_is_string(json_object_get(j, "text")) &&
+		  strstr(json_string_value(json_object_get(j, "text")), "xevpn_dataplane_packets_total"),
+		  "show metrics: the exposition text");
+	json_decref(j);
+
+	/* traffic: the ES members' access ports carried the pings, one way or the other */
+	for (int leaf = 0; leaf < 2; leaf++) {
+		bool local_seen = false;
+
+		j = need_object(leaf, "show es " XT_FABRIC_ESI " traffic", traffic_keys);
+		cr_assert_eq(json_array_size(json_object_get(j, "windows")), 3);
+		cr_assert(json_is_string(json_object_get(json_object_get(j, "remote_total"), "source")));
+		json_array_foreach(json_object_get(j, "members"), i, m) {
+			need_keys(m, "traffic member", member_keys);
+			cr_assert(strlen(json_string_value(json_object_get(m, "source"))) > 10,
+				  "every member says where its figures come from");
+			if (!json_is_true(json_object_get(m, "local")))
+				continue;
+			local_seen = true;
+			in_pps += rate(m, "ingress", "60s", "pps");
+			out_pps += rate(m, "egress", "60s", "pps");
+			cr_assert(json_is_boolean(json_object_get(json_object_get(json_object_get(m, "ingress"),
+										"3600s"), "warm")));
+		}
+		cr_assert(local_seen, "leaf%d lists itself as a member", leaf + 1);
+		cr_assert_geq(json_array_size(json_object_get(j, "members")), 2, "both members listed");
+		json_decref(j);
+	}
+	cr_assert_gt(in_pps, 0.1, "ES ingress rate (from the server) %.3f pps", in_pps);
+	cr_assert_gt(out_pps, 0.1, "ES egress rate (to the server) %.3f pps", out_pps);
+	/* the text view names its sources too */
+	cr_assert_eq(xt_ns_sh(NULL, out, sizeof(out), "%s -s %s show es server1 traffic", bin_xevpnctl,
+			      sock[0]), 0);
+	cr_assert(strstr(out, "sources:") && strstr(out, "IFLA_STATS64"), "text view: %s", out);
+
+	/* the shell runs the same commands (lines on stdin when not a terminal) */
+	cr_assert_eq(xt_ns_sh(NULL, out, sizeof(out), "echo 'show daemon' | %s -s %s -j", bin_xevpnctl,
+			      sock[0]), 0);
+	j = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+	cr_assert(j && json_is_true(json_object_get(j, "converged")), "shell: %s", out);
+	json_decref(j);
+
+	/* unknown ES: a clean error */
+	snprintf(cmd, sizeof(cmd), "%s -s %s -j show es nosuch traffic", bin_xevpnctl, sock[0]);
+	cr_assert_neq(xt_ns_sh(NULL, out, sizeof(out), "%s", cmd), 0);
+
+	/* trace: refused with the reason until the dataplane has a trace ring */
+	cr_assert_eq(xt_ns_sh(NULL, out, sizeof(out), "%s -s %s -j trace 2>&1", bin_xevpnctl, sock[0]), 1);
+	cr_assert(strstr(out, "trace ring"), "trace says what is missing: %s", out);
+
+	/* watch events: route events stream as leaf2's ES port goes down */
+	{
+		char *argv[] = { bin_xevpnctl, "-s", sock[0], "-j", "watch", "events", NULL };
+
+		snprintf(wlog, sizeof(wlog), "%s/watch-%d.log", xt_state_dir(), (int)getpid());
+		unlink(wlog);
+		cr_assert_eq(xt_spawn(NULL, "watch", argv, wlog, 0, &w), 0);
+	}
+	xt_sleep_ms(500);
+	cr_assert_eq(xt_fabric_es_link_set(&fab, 1, false), 0, "leaf2's ES port down");
+	for (uint64_t end = xt_now_ms() + 10000; xt_now_ms() < end && !n_route; xt_sleep_ms(200)) {
+		f = fopen(wlog, "r");
+		if (!f)
+			continue;
+		free(text);
+		text = calloc(1, 1 << 20);
+		len = fread(text, 1, (1 << 20) - 1, f);
+		fclose(f);
+		n_route = strstr(text, "\"type\":\"route\"") ? 1 : 0;
+	}
+	xt_sleep_ms(300);
+	cr_assert(xt_proc_alive(&w), "watch keeps streaming");
+	xt_proc_stop(&w, 2000);
+	f = fopen(wlog, "r");
+	cr_assert_not_null(f);
+	free(text);
+	text = calloc(1, 1 << 20);
+	len = fread(text, 1, (1 << 20) - 1, f);
+	fclose(f);
+	n_route = 0;
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		json_error_t err;
+
+		if (l[0] != '{')
+			continue;	/* xevpnctl's own messages on stderr */
+		j = json_loads(l, 0, &err);
+		cr_assert_not_null(j, "event line is JSON: %s (%s)", l, err.text);
+		need_keys(j, "event", (const char *const[]){ "time", "type", "text", NULL });
+		if (!strcmp(json_string_value(json_object_get(j, "type")), "route")) {
+			need_keys(j, "route event", (const char *const[]){ "withdraw", "route_type",
+									   "nexthop", NULL });
+			n_route += json_is_true(json_object_get(j, "withdraw")) &&
+				   !strcmp(json_string_value(json_object_get(j, "nexthop")), "192.0.2.2");
+		}
+		n_lines++;
+		json_decref(j);
+	}
+	cr_assert_gt(n_route, 0, "leaf1 streamed leaf2's withdrawals (%zu lines, %zu bytes)", n_lines, len);
+	free(text);
+}
