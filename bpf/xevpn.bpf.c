@@ -90,6 +90,26 @@ static __always_inline int xdp_local_out(struct xdp_md *ctx, int tagged, __u16 c
 	return bpf_redirect(f->ifindex, 0);
 }
 
+/* bpf_fib_lookup() of the underlay route to vtep for an outer packet of tot_len bytes. */
+static __always_inline long fib_vtep(void *ctx, __u32 in_ifindex, const struct xevpn_config *cfg,
+				     __be32 vtep, __u16 tot_len, struct bpf_fib_lookup *fib)
+{
+	__u32 flags = 0;
+
+	if (cfg->underlay_ifindex) {
+		in_ifindex = cfg->underlay_ifindex;
+		flags = BPF_FIB_LOOKUP_OUTPUT;
+	}
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET;
+	fib->l4_protocol = IPPROTO_UDP;
+	fib->tot_len = tot_len;
+	fib->ifindex = in_ifindex;
+	fib->ipv4_src = cfg->vtep_ip;
+	fib->ipv4_dst = vtep;
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), flags);
+}
+
 /*
  * Route to a VTEP: fills p's addresses and MACs and the egress ifindex.
  * Returns 0, FIB_FALLBACK when only the neighbour is missing (*oif set), or
@@ -98,24 +118,13 @@ static __always_inline int xdp_local_out(struct xdp_md *ctx, int tagged, __u16 c
 static __always_inline __u32 route_vtep(void *ctx, __u32 in_ifindex, const struct xevpn_config *cfg,
 					__be32 vtep, struct encap_params *p, __u32 *oif)
 {
-	struct bpf_fib_lookup fib = {};
-	__u32 flags = 0;
+	struct bpf_fib_lookup fib;
 	long rc;
 
 	if (!cfg || !cfg->vtep_ip)
 		return XEVPN_CTR_DROP_NO_CONFIG;
-	if (cfg->underlay_ifindex) {
-		in_ifindex = cfg->underlay_ifindex;
-		flags = BPF_FIB_LOOKUP_OUTPUT;
-	}
-	fib.family = AF_INET;
-	fib.l4_protocol = IPPROTO_UDP;
-	fib.tot_len = p->inner_len + sizeof(struct iphdr) + sizeof(struct udphdr) +
-		      sizeof(struct xevpn_vxlanhdr);
-	fib.ifindex = in_ifindex;
-	fib.ipv4_src = cfg->vtep_ip;
-	fib.ipv4_dst = vtep;
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), flags);
+	rc = fib_vtep(ctx, in_ifindex, cfg, vtep, p->inner_len + OUTER_LEN - sizeof(struct ethhdr),
+		      &fib);
 	p->saddr = cfg->vtep_ip;
 	p->daddr = vtep; /* fib.ipv4_dst now holds the gateway */
 	p->ttl = cfg->ttl ? cfg->ttl : XEVPN_DEFAULT_TTL;
@@ -136,32 +145,91 @@ static __always_inline __u32 route_vtep(void *ctx, __u32 in_ifindex, const struc
 	return 0;
 }
 
+static __always_inline __u32 rt_slot(__be32 vtep)
+{
+	return hash_final(vtep) & (XEVPN_RT_CACHE_SLOTS - 1);
+}
+
+/*
+ * Underlay path to a VTEP for an inner frame of inner_len bytes, from the
+ * per-CPU route cache, or resolved by route_vtep() and cached together with
+ * the outer header template and the route MTU (a second lookup with the
+ * largest total length reports it). Returns 0 with *rt set, or what
+ * route_vtep() returns (*oif set for FIB_FALLBACK); nothing but a success is
+ * cached, so an unresolved neighbour or a missing route is looked up again
+ * by the next frame.
+ */
+static __always_inline __u32 rt_get(struct xdp_md *ctx, const struct xevpn_config *cfg,
+				    __be32 vtep, __u16 inner_len, __u64 now,
+				    struct xevpn_rt_cache **rt, __u32 *oif)
+{
+	__u32 slot = rt_slot(vtep), gen = xevpn_cfg_gen, ctr;
+	struct encap_params p = {};
+	struct bpf_fib_lookup fib;
+	struct xevpn_rt_cache *e;
+	__u16 mtu;
+	long rc;
+
+	e = bpf_map_lookup_elem(&xevpn_rt_cache, &slot);
+	if (!e)
+		return XEVPN_CTR_DROP_ENCAP_FAILED;
+	if (e->vtep == vtep && e->gen == gen && now < e->expires_ns) {
+		if (inner_len + OUTER_LEN - sizeof(struct ethhdr) > e->mtu)
+			return XEVPN_CTR_DROP_MTU;
+		*rt = e;
+		return 0;
+	}
+	p.inner_len = inner_len;
+	ctr = route_vtep(ctx, ctx->ingress_ifindex, cfg, vtep, &p, oif);
+	if (ctr)
+		return ctr;
+	rc = fib_vtep(ctx, ctx->ingress_ifindex, cfg, vtep, 0xffff, &fib);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		mtu = fib.mtu_result;
+	else if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		mtu = 0xffff;
+	else
+		mtu = 0; /* the route went away between the lookups: this frame only */
+	e->ifindex = *oif;
+	e->mtu = mtu;
+	build_outer_template(e->hdr, &p, &e->csum);
+	e->vtep = mtu ? vtep : 0;
+	e->gen = gen;
+	e->expires_ns = now + XEVPN_RT_CACHE_TTL_MS * 1000000ULL;
+	*rt = e;
+	return 0;
+}
+
 /*
  * Encapsulate the frame at ctx->data (head = bytes of outer header or VLAN
  * tag to replace) and redirect it to the VTEP chosen in f.
  */
 static __always_inline int xdp_encap(struct xdp_md *ctx, const struct xevpn_config *cfg,
 				     const struct fwd *f, __u32 vni, __u32 hash, int tagged,
-				     __u32 head, __u32 bytes)
+				     __u32 head, __u32 bytes, __u64 now)
 {
-	struct encap_params p = {};
+	__u16 inner_len = bytes - head - (tagged ? sizeof(struct vlan_hdr) : 0);
+	struct xevpn_rt_cache *rt = NULL;
 	void *data, *end;
 	__u8 macs[2 * ETH_ALEN];
-	__u32 oif, ctr;
+	__u32 oif = 0, ctr;
 	int delta;
 
-	p.inner_len = bytes - head - (tagged ? sizeof(struct vlan_hdr) : 0);
-	p.vni = vni;
-	p.sport = flow_sport(hash);
-	ctr = route_vtep(ctx, ctx->ingress_ifindex, cfg, f->vtep, &p, &oif);
+	if (!cfg || !cfg->vtep_ip)
+		return xdp_drop(XEVPN_CTR_DROP_NO_CONFIG, bytes);
+	ctr = rt_get(ctx, cfg, f->vtep, inner_len, now, &rt, &oif);
 	if (ctr)
 		return xdp_verdict(ctr == XEVPN_CTR_FIB_FALLBACK ? XDP_PASS : XDP_DROP, ctr, bytes);
+	if (!rt)
+		return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
-	if (data + head + sizeof(macs) > end)
-		return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
-	__builtin_memcpy(macs, data + head, sizeof(macs));
+	if (tagged) {
+		if (data + head + sizeof(macs) > end)
+			return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+		__builtin_memcpy(macs, data + head, sizeof(macs));
+	}
 	delta = (int)head - (int)OUTER_LEN + (tagged ? (int)sizeof(struct vlan_hdr) : 0);
 	if (delta && bpf_xdp_adjust_head(ctx, delta))
 		return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
@@ -171,49 +239,55 @@ static __always_inline int xdp_encap(struct xdp_md *ctx, const struct xevpn_conf
 		return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 	if (tagged)
 		__builtin_memcpy(data + OUTER_LEN, macs, sizeof(macs));
-	build_outer(data, &p);
+	fill_outer(data, rt->hdr, rt->csum, inner_len, flow_sport(hash), vni);
 	ctr_add(f->ctr, bytes);
-	return bpf_redirect(oif, 0);
+	return bpf_redirect(rt->ifindex, 0);
 }
 
 static __always_inline int xdp_access_body(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__u32 bytes = end - data, ifindex = ctx->ingress_ifindex, vni = 0, ctr, hash;
+	__u32 bytes = end - data, ifindex = ctx->ingress_ifindex, vni = 0, ctr, bd_flags = 0;
+	struct flow_src fs = {};
 	const struct xevpn_config *cfg;
-	const struct xevpn_bd *bd = NULL;
-	struct xevpn_port *port;
+	const struct xevpn_port *port;
+	const struct port_view *pv;
 	struct cursor c;
 	struct l2info l2;
 	struct fwd f;
 	int tagged;
+	__u64 now;
 
 	cursor_init(&c, data, end);
 	if (parse_l2(&c, &l2))
 		return xdp_drop(XEVPN_CTR_DROP_MALFORMED_L2, bytes);
-	port = bpf_map_lookup_elem(&xevpn_port, &ifindex);
-	if (!port || port->role != XEVPN_PORT_ACCESS)
+	now = bpf_ktime_get_coarse_ns(); /* one clock read per frame for every cache */
+	pv = port_view_get(ifindex, now);
+	if (!pv || !pv->has_port || pv->port.role != XEVPN_PORT_ACCESS)
 		return xdp_verdict(XDP_PASS, XEVPN_CTR_PASS_STACK, bytes);
+	port = &pv->port;
 	tagged = l2.hlen > sizeof(struct ethhdr);
-	ctr = access_admit(port, ifindex, tagged, l2.vlan, &vni, &bd);
+	ctr = access_admit(port, ifindex, tagged, l2.vlan, &vni, &bd_flags, pv);
 	if (ctr)
 		return xdp_drop(ctr, bytes);
 	if (mac_is_multicast(l2.eth->h_source) || mac_is_zero(l2.eth->h_source))
 		return xdp_drop(XEVPN_CTR_DROP_BAD_SRC_MAC, bytes);
 	cfg = config_get();
-	learn_src(l2.eth->h_source, vni, ifindex, l2.vlan, port, bd, cfg);
+	learn_src(l2.eth->h_source, vni, ifindex, l2.vlan, port, bd_flags, cfg, now);
 	if (mac_is_multicast(l2.eth->h_dest))
 		return xdp_verdict(XDP_PASS, XEVPN_CTR_TO_TC, bytes);
 
-	hash = flow_hash(l2.eth, l2.proto, c);
-	resolve_dst(l2.eth->h_dest, vni, hash, &f);
+	fs.eth = l2.eth;
+	fs.proto = l2.proto;
+	fs.l3 = c;
+	resolve_dst(l2.eth->h_dest, vni, &fs, &f);
 	switch (f.kind) {
 	case FWD_LOCAL:
 		if (f.ifindex == ifindex)
 			return xdp_drop(XEVPN_CTR_DROP_HAIRPIN, bytes);
 		return xdp_local_out(ctx, tagged, l2.vlan, &f, bytes);
 	case FWD_REMOTE:
-		return xdp_encap(ctx, cfg, &f, vni, hash, tagged, 0, bytes);
+		return xdp_encap(ctx, cfg, &f, vni, flow_src_hash(&fs), tagged, 0, bytes, now);
 	case FWD_DROP:
 		return xdp_drop(f.ctr, bytes);
 	default:
@@ -224,7 +298,8 @@ static __always_inline int xdp_access_body(struct xdp_md *ctx)
 static __always_inline int xdp_uplink_body(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__u32 bytes = end - data, ctr, hash;
+	__u32 bytes = end - data, ctr;
+	struct flow_src fs = {};
 	const struct xevpn_config *cfg = config_get();
 	struct overlay o = {};
 	struct cursor c;
@@ -236,8 +311,10 @@ static __always_inline int xdp_uplink_body(struct xdp_md *ctx)
 		return xdp_verdict(ctr == XEVPN_CTR_PASS_STACK ? XDP_PASS : XDP_DROP, ctr, bytes);
 	if (mac_is_multicast(o.inner->h_dest))
 		return xdp_verdict(XDP_PASS, XEVPN_CTR_TO_TC, bytes);
-	hash = flow_hash(o.inner, o.inner_proto, o.inner_l3);
-	resolve_dst(o.inner->h_dest, o.vni, hash, &f);
+	fs.eth = o.inner;
+	fs.proto = o.inner_proto;
+	fs.l3 = o.inner_l3;
+	resolve_dst(o.inner->h_dest, o.vni, &fs, &f);
 	switch (f.kind) {
 	case FWD_LOCAL:
 		if (bpf_xdp_adjust_head(ctx, o.outer_len))
@@ -253,7 +330,8 @@ static __always_inline int xdp_uplink_body(struct xdp_md *ctx)
 			return xdp_drop(XEVPN_CTR_DROP_OVERLAY_TRANSIT, bytes);
 		if (es_is_peer(f.es_id, o.src_vtep))
 			return xdp_drop(XEVPN_CTR_DROP_ES_DOWN_LOOP, bytes);
-		return xdp_encap(ctx, cfg, &f, o.vni, hash, 0, o.outer_len, bytes);
+		return xdp_encap(ctx, cfg, &f, o.vni, flow_src_hash(&fs), 0, o.outer_len, bytes,
+				 bpf_ktime_get_coarse_ns());
 	case FWD_DROP:
 		return xdp_drop(f.ctr, bytes);
 	default:

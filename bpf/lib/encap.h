@@ -86,6 +86,59 @@ static __always_inline void build_outer(void *base, const struct encap_params *p
 		    p->vni);
 }
 
+/* Offsets of the per-packet fields of an outer header. */
+#define OUTER_IP_OFF   sizeof(struct ethhdr)
+#define OUTER_UDP_OFF  (OUTER_IP_OFF + sizeof(struct iphdr))
+#define OUTER_VX_OFF   (OUTER_UDP_OFF + sizeof(struct udphdr))
+
+/*
+ * Outer header template of p (a route cache entry): the per-packet fields
+ * (IPv4 total length and checksum, UDP source port and length, VNI) are 0;
+ * *sum gets the folded sum of the IPv4 header words, so that a packet's
+ * checksum costs one addition.
+ */
+static __always_inline void build_outer_template(void *base, const struct encap_params *p,
+						 __u16 *sum)
+{
+	struct iphdr *ip = base + OUTER_IP_OFF;
+	struct udphdr *udp = base + OUTER_UDP_OFF;
+
+	build_outer(base, p);
+	ip->tot_len = 0;
+	ip->check = 0;
+	udp->source = 0;
+	udp->len = 0;
+	((struct xevpn_vxlanhdr *)(base + OUTER_VX_OFF))->vni = 0;
+	*sum = ipv4_hdr_sum(ip);
+}
+
+#define TMPL_WORDS 6 /* OUTER_LEN = 6 x 8 + 2 bytes */
+_Static_assert(TMPL_WORDS * 8 + 2 == OUTER_LEN, "outer template copy layout");
+
+/*
+ * Write the outer header of one packet at data (OUTER_LEN bytes checked by
+ * the caller) from an 8-byte aligned template and its IPv4 word sum.
+ */
+static __always_inline void fill_outer(void *data, const void *tmpl, __u16 sum, __u16 inner_len,
+				       __be16 sport, __u32 vni)
+{
+	struct iphdr *ip = data + OUTER_IP_OFF;
+	struct udphdr *udp = data + OUTER_UDP_OFF;
+	struct xevpn_vxlanhdr *vx = data + OUTER_VX_OFF;
+	__be16 tot_len = bpf_htons(inner_len + sizeof(struct iphdr) + sizeof(struct udphdr) +
+				   sizeof(struct xevpn_vxlanhdr));
+
+#pragma unroll
+	for (int i = 0; i < TMPL_WORDS; i++)
+		((__u64 *)data)[i] = ((const __u64 *)tmpl)[i];
+	*(__u16 *)(data + TMPL_WORDS * 8) = *(const __u16 *)(tmpl + TMPL_WORDS * 8);
+	ip->tot_len = tot_len;
+	ip->check = csum_add_word(sum, tot_len);
+	udp->source = sport;
+	udp->len = bpf_htons(inner_len + sizeof(struct udphdr) + sizeof(struct xevpn_vxlanhdr));
+	vx->vni = bpf_htonl(vni << XEVPN_VXLAN_VNI_SHIFT);
+}
+
 static __always_inline __be16 flow_sport(__u32 hash)
 {
 	return bpf_htons(XEVPN_SPORT_MIN + (hash % XEVPN_SPORT_RANGE));

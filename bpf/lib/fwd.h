@@ -9,27 +9,78 @@
 
 #include "parse.h"
 #include "maps.h"
+#include "hash.h"
 
-/* BD (vni) of a frame received on an access port, 0 when it has none. */
-static __always_inline __u32 port_bd(const struct xevpn_port *port, __u32 ifindex, int tagged,
-				     __u16 vlan)
+/*
+ * An access port as untagged frames need it: its xevpn_port entry and the
+ * flags of its untagged BD, read together once instead of two hash lookups
+ * per frame. Per CPU, slot = ifindex modulo the slot count (BPF only). Valid
+ * while xevpn_cfg_gen is unchanged (libxevpn-dp bumps it on every port and
+ * BD write, so its writes take effect at the next frame) and for at most
+ * XEVPN_RT_CACHE_TTL_MS, the bound for a write made behind its back. ES
+ * state (hold, link down) is not part of the view: it is read live.
+ */
+struct port_view {
+	__u32 ifindex;
+	__u32 gen;
+	__u64 expires_ns;
+	struct xevpn_port port;
+	__u32 has_port;
+	__u32 has_bd;   /* the untagged BD (port.vni) exists */
+	__u32 bd_flags; /* its XEVPN_BD_F_* */
+	__u32 pad;
+};
+#define PORT_VIEW_SLOTS XEVPN_MAX_PORTS
+_Static_assert((PORT_VIEW_SLOTS & (PORT_VIEW_SLOTS - 1)) == 0, "port view slots: power of two");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PORT_VIEW_SLOTS);
+	__type(key, __u32);
+	__type(value, struct port_view);
+} xevpn_port_view SEC(".maps");
+
+static __always_inline const struct port_view *port_view_get(__u32 ifindex, __u64 now)
 {
-	struct xevpn_port_vlan_key k = { .ifindex = ifindex, .vlan = vlan };
-	__u32 *vni;
+	__u32 slot = ifindex & (PORT_VIEW_SLOTS - 1), gen = xevpn_cfg_gen;
+	struct port_view *v = bpf_map_lookup_elem(&xevpn_port_view, &slot);
+	struct xevpn_port *port;
+	struct xevpn_bd *bd;
+	__u32 vni;
 
-	if (!tagged)
-		return port->vni;
-	vni = bpf_map_lookup_elem(&xevpn_port_vlan, &k);
-	return vni ? *vni : 0;
+	if (!v)
+		return NULL;
+	if (v->ifindex == ifindex && v->gen == gen && now < v->expires_ns)
+		return v;
+	port = bpf_map_lookup_elem(&xevpn_port, &ifindex);
+	v->has_port = port != NULL;
+	if (port)
+		v->port = *port;
+	else
+		__builtin_memset(&v->port, 0, sizeof(v->port));
+	vni = v->port.vni;
+	bd = vni ? bpf_map_lookup_elem(&xevpn_bd, &vni) : NULL;
+	v->has_bd = bd != NULL;
+	v->bd_flags = bd ? bd->flags : 0;
+	v->ifindex = ifindex;
+	v->gen = gen;
+	v->expires_ns = now + XEVPN_RT_CACHE_TTL_MS * 1000000ULL;
+	return v;
 }
 
 /*
- * Common access-port admission: returns 0 and sets *vni, or the counter of
- * the drop. Checked in this order: port disabled, ES on hold, no BD.
+ * Common access-port admission: returns 0 and sets *vni and *bd_flags, or the
+ * counter of the drop. Checked in this order: port disabled, ES on hold, no
+ * BD. pv (XDP) answers for the untagged BD; without it the maps are read.
  */
 static __always_inline __u32 access_admit(const struct xevpn_port *port, __u32 ifindex, int tagged,
-					  __u16 vlan, __u32 *vni, const struct xevpn_bd **bd)
+					  __u16 vlan, __u32 *vni, __u32 *bd_flags,
+					  const struct port_view *pv)
 {
+	struct xevpn_port_vlan_key k = { .ifindex = ifindex, .vlan = vlan };
+	const struct xevpn_bd *bd;
+	__u32 *vp;
+
 	if (port->flags & XEVPN_PORT_F_DISABLED)
 		return XEVPN_CTR_DROP_PORT_DISABLED;
 	if (port->es_id) {
@@ -38,12 +89,25 @@ static __always_inline __u32 access_admit(const struct xevpn_port *port, __u32 i
 		if (es && (es->flags & XEVPN_ES_F_HOLD))
 			return XEVPN_CTR_DROP_ES_HOLD;
 	}
-	*vni = port_bd(port, ifindex, tagged, vlan);
+	if (!tagged && pv) {
+		*vni = port->vni;
+		if (!*vni || !pv->has_bd)
+			return XEVPN_CTR_DROP_NO_BD;
+		*bd_flags = pv->bd_flags;
+		return 0;
+	}
+	if (tagged) {
+		vp = bpf_map_lookup_elem(&xevpn_port_vlan, &k);
+		*vni = vp ? *vp : 0;
+	} else {
+		*vni = port->vni;
+	}
 	if (!*vni)
 		return XEVPN_CTR_DROP_NO_BD;
-	*bd = bpf_map_lookup_elem(&xevpn_bd, vni);
-	if (!*bd)
+	bd = bpf_map_lookup_elem(&xevpn_bd, vni);
+	if (!bd)
 		return XEVPN_CTR_DROP_NO_BD;
+	*bd_flags = bd->flags;
 	return 0;
 }
 
@@ -66,21 +130,49 @@ static __always_inline int learn_budget_take(const struct xevpn_config *cfg, __u
 	return 1;
 }
 
+static __always_inline int seen_match(const struct xevpn_seen *s, const __u8 *smac, __u32 vni,
+				      __u32 ifindex, __u16 vlan)
+{
+	return s->vni == vni && s->ifindex == ifindex && s->vlan == vlan &&
+	       *(const __u32 *)s->mac == *(const __u32 *)smac &&
+	       *(const __u16 *)(s->mac + 4) == *(const __u16 *)(smac + 4);
+}
+
+static __always_inline void seen_note(struct xevpn_seen *s, const __u8 *smac, __u32 vni,
+				      __u32 ifindex, __u16 vlan, __u64 now)
+{
+	__builtin_memcpy(s->mac, smac, ETH_ALEN);
+	s->vlan = vlan;
+	s->vni = vni;
+	s->ifindex = ifindex;
+	s->seen_ns = now;
+}
+
 /*
  * Learn the source MAC of an access frame: when it is new or moved, write the
  * FDB entry and tell ctl, both or neither (an event is only lost together
- * with its FDB write, and the next frame retries).
+ * with its FDB write, and the next frame retries). A source found at the
+ * same place in this CPU's seen cache within XEVPN_SEEN_REFRESH_MS costs no
+ * FDB lookup and no write; otherwise the FDB is checked and, when the entry
+ * is there (or just learned), the seen slot refreshed: at most one per-CPU
+ * write per MAC per refresh period.
  */
 static __always_inline void learn_src(const __u8 *smac, __u32 vni, __u32 ifindex, __u16 vlan,
-				      const struct xevpn_port *port, const struct xevpn_bd *bd,
-				      const struct xevpn_config *cfg)
+				      const struct xevpn_port *port, __u32 bd_flags,
+				      const struct xevpn_config *cfg, __u64 now)
 {
 	struct xevpn_fdb_key k = { .vni = vni };
 	struct xevpn_fdb_entry want = {}, *cur;
 	struct xevpn_learn_event *ev;
-	__u64 now;
+	struct xevpn_seen *seen;
+	__u32 slot;
 
-	if (!(bd->flags & XEVPN_BD_F_LEARN) || (cfg && (cfg->flags & XEVPN_CFG_F_NO_LEARN)))
+	if (!(bd_flags & XEVPN_BD_F_LEARN) || (cfg && (cfg->flags & XEVPN_CFG_F_NO_LEARN)))
+		return;
+	slot = xevpn_seen_slot(vni, smac);
+	seen = bpf_map_lookup_elem(&xevpn_seen, &slot);
+	if (seen && seen_match(seen, smac, vni, ifindex, vlan) &&
+	    now - seen->seen_ns < XEVPN_SEEN_REFRESH_MS * 1000000ULL)
 		return;
 	__builtin_memcpy(k.mac, smac, ETH_ALEN);
 	if (port->es_id) {
@@ -95,13 +187,15 @@ static __always_inline void learn_src(const __u8 *smac, __u32 vni, __u32 ifindex
 
 	cur = bpf_map_lookup_elem(&xevpn_fdb, &k);
 	if (cur && cur->type == want.type && cur->vlan == want.vlan &&
-	    cur->ifindex == want.ifindex && cur->es_id == want.es_id)
+	    cur->ifindex == want.ifindex && cur->es_id == want.es_id) {
+		if (seen)
+			seen_note(seen, smac, vni, ifindex, vlan, now);
 		return;
+	}
 	if (cur && (cur->flags & XEVPN_FDB_F_STATIC)) {
 		ctr_add(XEVPN_CTR_LEARN_STATIC_MOVE, 0);
 		return;
 	}
-	now = bpf_ktime_get_ns();
 	if (!learn_budget_take(cfg, now)) {
 		ctr_add(XEVPN_CTR_LEARN_RATE_LIMITED, 0);
 		return;
@@ -128,6 +222,8 @@ static __always_inline void learn_src(const __u8 *smac, __u32 vni, __u32 ifindex
 	}
 	bpf_ringbuf_submit(ev, 0);
 	ctr_add(XEVPN_CTR_LEARN_EVENT, 0);
+	if (seen)
+		seen_note(seen, smac, vni, ifindex, vlan, now);
 }
 
 enum fwd_kind {
@@ -152,7 +248,28 @@ struct fwd {
  * member of its next-hop group chosen by the flow hash (aliasing for a remote
  * ES, backup path to a peer for a local ES whose link is down).
  */
-static __always_inline void resolve_es(__u32 es_id, __u16 vlan, __u32 hash, struct fwd *f)
+/*
+ * The flow hash of a frame, computed on first use: a frame forwarded to a
+ * local port never needs it.
+ */
+struct flow_src {
+	const struct ethhdr *eth;
+	struct cursor l3;
+	__be16 proto;
+	__u16 have;
+	__u32 hash;
+};
+
+static __always_inline __u32 flow_src_hash(struct flow_src *fs)
+{
+	if (!fs->have) {
+		fs->hash = flow_hash(fs->eth, fs->proto, fs->l3);
+		fs->have = 1;
+	}
+	return fs->hash;
+}
+
+static __always_inline void resolve_es(__u32 es_id, __u16 vlan, struct flow_src *fs, struct fwd *f)
 {
 	struct xevpn_es *es = bpf_map_lookup_elem(&xevpn_es, &es_id);
 	const struct xevpn_nh_group *g;
@@ -174,8 +291,9 @@ static __always_inline void resolve_es(__u32 es_id, __u16 vlan, __u32 hash, stru
 		n = XEVPN_MAX_ES_VTEPS;
 	if (!g || !n)
 		goto empty;
-	idx = hash % n;
-	barrier_var(idx); /* keep the check below: the verifier cannot derive it from % */
+	/* hash * n / 2^32: uniform over [0, n) like hash % n, without a division */
+	idx = ((__u64)flow_src_hash(fs) * n) >> 32;
+	barrier_var(idx); /* keep the check below: the verifier cannot derive the bound */
 	if (idx >= XEVPN_MAX_ES_VTEPS)
 		goto empty;
 	f->vtep = g->vtep[idx];
@@ -189,7 +307,8 @@ empty:
 	f->ctr = XEVPN_CTR_DROP_ES_GROUP_EMPTY;
 }
 
-static __always_inline void resolve_dst(const __u8 *dmac, __u32 vni, __u32 hash, struct fwd *f)
+static __always_inline void resolve_dst(const __u8 *dmac, __u32 vni, struct flow_src *fs,
+					struct fwd *f)
 {
 	struct xevpn_fdb_key k = { .vni = vni };
 	struct xevpn_fdb_entry *fe;
@@ -212,7 +331,7 @@ static __always_inline void resolve_dst(const __u8 *dmac, __u32 vni, __u32 hash,
 		f->ctr = XEVPN_CTR_ENCAP_VTEP;
 		break;
 	case XEVPN_FDB_ES:
-		resolve_es(fe->es_id, fe->vlan, hash, f);
+		resolve_es(fe->es_id, fe->vlan, fs, f);
 		break;
 	default:
 		break; /* unknown type: treated as a miss */

@@ -135,6 +135,29 @@ struct {
 	__type(value, struct learn_budget);
 } xevpn_learn_rl SEC(".maps");
 
+/* Underlay paths per VTEP, per CPU (BPF only, see struct xevpn_rt_cache). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XEVPN_RT_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct xevpn_rt_cache);
+} xevpn_rt_cache SEC(".maps");
+
+/* Source MACs recently seen, per CPU (BPF only, see struct xevpn_seen). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XEVPN_SEEN_SLOTS);
+	__type(key, __u32);
+	__type(value, struct xevpn_seen);
+} xevpn_seen SEC(".maps");
+
+/*
+ * Configuration generation: libxevpn-dp bumps it on every config, port and
+ * BD write (and xevpn_dp_route_cache_flush()), which drops every cached route
+ * and port view at once.
+ */
+volatile __u32 xevpn_cfg_gen;
+
 _Static_assert(XEVPN_CTR_LOCAL_FWD == 0, "helpers return 0 or a failure counter");
 
 static __always_inline void ctr_add(__u32 idx, __u32 bytes)

@@ -204,8 +204,7 @@ static __always_inline int tc_encap_neigh(struct __sk_buff *skb, const struct xe
 static __always_inline int tc_access(struct __sk_buff *skb, const struct xevpn_port *port)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
-	__u32 bytes = skb->len, ifindex = skb->ifindex, vni = 0, ctr, hash, copies = 0;
-	const struct xevpn_bd *bd = NULL;
+	__u32 bytes = skb->len, ifindex = skb->ifindex, vni = 0, ctr, hash, copies = 0, bd_flags = 0;
 	const struct xevpn_config *cfg;
 	const struct xevpn_flood *fl;
 	struct cursor c;
@@ -221,7 +220,7 @@ static __always_inline int tc_access(struct __sk_buff *skb, const struct xevpn_p
 		tagged = 1;
 		l2.vlan = skb->vlan_tci & VLAN_VID_MASK;
 	}
-	ctr = access_admit(port, ifindex, tagged, l2.vlan, &vni, &bd);
+	ctr = access_admit(port, ifindex, tagged, l2.vlan, &vni, &bd_flags, NULL);
 	if (ctr)
 		return tc_verdict(TC_ACT_SHOT, ctr, bytes);
 	if (mac_is_multicast(l2.eth->h_source) || mac_is_zero(l2.eth->h_source))
@@ -229,7 +228,9 @@ static __always_inline int tc_access(struct __sk_buff *skb, const struct xevpn_p
 	hash = flow_hash(l2.eth, l2.proto, c);
 	cfg = config_get();
 	if (!mac_is_multicast(l2.eth->h_dest)) {
-		resolve_dst(l2.eth->h_dest, vni, hash, &f);
+		struct flow_src fs = { .have = 1, .hash = hash };
+
+		resolve_dst(l2.eth->h_dest, vni, &fs, &f);
 		if (f.kind == FWD_DROP)
 			return tc_verdict(TC_ACT_SHOT, f.ctr, bytes);
 		if (f.kind == FWD_LOCAL && f.ifindex == ifindex)

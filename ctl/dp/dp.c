@@ -162,6 +162,19 @@ static int adopt_links(struct xevpn_dp *dp)
 	return err;
 }
 
+/*
+ * Caches of derived state (routes, port views, seen MACs) are not pinned: a
+ * new instance starts them cold instead of trusting what an older program
+ * filled.
+ */
+static bool map_is_cache(const struct bpf_map *map)
+{
+	const char *n = bpf_map__name(map);
+
+	return !strcmp(n, "xevpn_rt_cache") || !strcmp(n, "xevpn_seen") ||
+	       !strcmp(n, "xevpn_port_view");
+}
+
 int xevpn_dp_open(struct xevpn_dp **dpp, const struct xevpn_dp_opts *opts)
 {
 	const char *root = opts && opts->pin_root ? opts->pin_root : XEVPN_DP_PIN_ROOT;
@@ -192,7 +205,7 @@ int xevpn_dp_open(struct xevpn_dp **dpp, const struct xevpn_dp_opts *opts)
 			goto fail;
 		}
 		bpf_object__for_each_map(map, dp->skel->obj) {
-			if (bpf_map__is_internal(map))
+			if (bpf_map__is_internal(map) || map_is_cache(map))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dp->root, bpf_map__name(map));
 			err = bpf_map__set_pin_path(map, path);
@@ -398,21 +411,39 @@ static int get(struct bpf_map *m, const void *k, void *v)
 	return bpf_map_lookup_elem(bpf_map__fd(m), k, v) ? -errno : 0;
 }
 
+/*
+ * The programs cache routes and port views per CPU under xevpn_cfg_gen
+ * (bpf/lib/maps.h): every write that changes what they derive from bumps it.
+ */
+static int cfg_changed(struct xevpn_dp *dp, int err)
+{
+	if (!err)
+		xevpn_dp_route_cache_flush(dp);
+	return err;
+}
+
+int xevpn_dp_route_cache_flush(struct xevpn_dp *dp)
+{
+	if (!dp->skel->bss)
+		return -EOPNOTSUPP;
+	__atomic_add_fetch(&dp->skel->bss->xevpn_cfg_gen, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
 int xevpn_dp_config_set(struct xevpn_dp *dp, const struct xevpn_config *cfg)
 {
 	__u32 zero = 0;
-
-	return upd(dp->skel->maps.xevpn_config, &zero, cfg);
+	return cfg_changed(dp, upd(dp->skel->maps.xevpn_config, &zero, cfg));
 }
 
 int xevpn_dp_port_set(struct xevpn_dp *dp, __u32 ifindex, const struct xevpn_port *p)
 {
-	return upd(dp->skel->maps.xevpn_port, &ifindex, p);
+	return cfg_changed(dp, upd(dp->skel->maps.xevpn_port, &ifindex, p));
 }
 
 int xevpn_dp_port_del(struct xevpn_dp *dp, __u32 ifindex)
 {
-	return del(dp->skel->maps.xevpn_port, &ifindex);
+	return cfg_changed(dp, del(dp->skel->maps.xevpn_port, &ifindex));
 }
 
 int xevpn_dp_port_vlan_set(struct xevpn_dp *dp, __u32 ifindex, __u16 vlan, __u32 vni)
@@ -435,12 +466,12 @@ int xevpn_dp_bd_set(struct xevpn_dp *dp, __u32 vni, const struct xevpn_bd *bd)
 {
 	if (!vni || vni > XEVPN_VNI_MAX)
 		return -EINVAL;
-	return upd(dp->skel->maps.xevpn_bd, &vni, bd);
+	return cfg_changed(dp, upd(dp->skel->maps.xevpn_bd, &vni, bd));
 }
 
 int xevpn_dp_bd_del(struct xevpn_dp *dp, __u32 vni)
 {
-	return del(dp->skel->maps.xevpn_bd, &vni);
+	return cfg_changed(dp, del(dp->skel->maps.xevpn_bd, &vni));
 }
 
 static void fdb_key(struct xevpn_fdb_key *k, __u32 vni, const __u8 mac[6])
@@ -475,6 +506,40 @@ int xevpn_dp_fdb_del(struct xevpn_dp *dp, __u32 vni, const __u8 mac[6])
 
 	fdb_key(&k, vni, mac);
 	return del(dp->skel->maps.xevpn_fdb, &k);
+}
+
+int xevpn_dp_fdb_last_seen(struct xevpn_dp *dp, __u32 vni, const __u8 mac[6], __u64 *seen_ns,
+			   __u32 *ifindex)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(dp->skel->maps.xevpn_seen);
+	__u32 slot = xevpn_seen_slot(vni, mac);
+	struct xevpn_seen *v;
+	__u64 best = 0;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &slot, v)) {
+		err = -errno;
+		goto out;
+	}
+	for (int i = 0; i < ncpu; i++) {
+		if (v[i].vni != vni || memcmp(v[i].mac, mac, 6) || v[i].seen_ns <= best)
+			continue;
+		best = v[i].seen_ns;
+		if (ifindex)
+			*ifindex = v[i].ifindex;
+	}
+	if (!best)
+		err = -ENOENT;
+	else
+		*seen_ns = best;
+out:
+	free(v);
+	return err;
 }
 
 int xevpn_dp_fdb_walk(struct xevpn_dp *dp, xevpn_dp_fdb_cb cb, void *ctx)

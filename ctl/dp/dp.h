@@ -85,7 +85,21 @@ int xevpn_dp_prog_fd(const struct xevpn_dp *dp, enum xevpn_dp_prog p);
 int xevpn_dp_map_fd(const struct xevpn_dp *dp, const char *name); /* -ENOENT */
 
 /* Writers. */
+/*
+ * The programs keep per-CPU caches of what they derive from the config, port
+ * and BD maps (route cache, port views): these writers, and their _del,
+ * drop the caches so the change applies from the next frame. A write made
+ * to the pinned maps directly applies within XEVPN_RT_CACHE_TTL_MS.
+ */
 int xevpn_dp_config_set(struct xevpn_dp *dp, const struct xevpn_config *cfg);
+/*
+ * The XDP encap path caches per CPU, per VTEP, the underlay route, the next
+ * hop MAC and the outer header built from them, for XEVPN_RT_CACHE_TTL_MS.
+ * A caller that sees an underlay route or neighbour change (netlink) drops
+ * the cache at once with this call; without it the change is picked up
+ * within the TTL.
+ */
+int xevpn_dp_route_cache_flush(struct xevpn_dp *dp);
 int xevpn_dp_port_set(struct xevpn_dp *dp, __u32 ifindex, const struct xevpn_port *p);
 int xevpn_dp_port_del(struct xevpn_dp *dp, __u32 ifindex);
 int xevpn_dp_port_vlan_set(struct xevpn_dp *dp, __u32 ifindex, __u16 vlan, __u32 vni);
@@ -97,6 +111,19 @@ int xevpn_dp_fdb_set(struct xevpn_dp *dp, __u32 vni, const __u8 mac[6],
 int xevpn_dp_fdb_get(struct xevpn_dp *dp, __u32 vni, const __u8 mac[6],
 		     struct xevpn_fdb_entry *e);
 int xevpn_dp_fdb_del(struct xevpn_dp *dp, __u32 vni, const __u8 mac[6]);
+/*
+ * When a source MAC was last seen on an access port, for aging local MACs
+ * (learning only reports new or moved MACs). *seen_ns is CLOCK_MONOTONIC in
+ * ns (clock_gettime), refreshed by the dataplane at most once per
+ * XEVPN_SEEN_REFRESH_MS per MAC and CPU, so it lags the last frame by at
+ * most that plus a clock tick; *ifindex (may be NULL) is the port it was
+ * seen on. -ENOENT: no record, which does NOT mean idle (the per-CPU cache
+ * is direct-mapped and a colliding MAC may have evicted it): the caller falls
+ * back to another method (e.g. a delete-and-relearn probe). Costs one map
+ * lookup; the frames themselves cost no FDB write.
+ */
+int xevpn_dp_fdb_last_seen(struct xevpn_dp *dp, __u32 vni, const __u8 mac[6], __u64 *seen_ns,
+			   __u32 *ifindex);
 /* Walk the FDB; cb returning non-zero stops the walk and is returned. */
 typedef int (*xevpn_dp_fdb_cb)(void *ctx, const struct xevpn_fdb_key *k,
 			       const struct xevpn_fdb_entry *e);

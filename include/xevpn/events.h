@@ -20,7 +20,7 @@ struct xevpn_learn_event {
 	__u32  old_ifindex; /* previous entry's port (LOCAL) */
 	__be32 old_vtep;    /* previous entry's VTEP (VTEP) */
 	__u32  old_es_id;   /* previous entry's ES (ES) */
-	__u64  ts_ns;       /* bpf_ktime_get_ns() */
+	__u64  ts_ns;       /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC, tick resolution) */
 };
 
 #endif

@@ -64,6 +64,35 @@
 #define XEVPN_LEARN_EVENTS_PER_SEC 4096
 #endif
 
+/* Slots of the per-CPU route cache (power of two). */
+#ifndef XEVPN_RT_CACHE_SLOTS
+#define XEVPN_RT_CACHE_SLOTS 1024
+#endif
+/*
+ * How long a cached route/neighbour result is used before bpf_fib_lookup()
+ * runs again: the bound on how long a changed underlay route or neighbour
+ * MAC keeps receiving frames it no longer should (well under the ARP/ND
+ * reachable time, far under BGP convergence), and the refill cost is two
+ * lookups per VTEP per CPU per period.
+ */
+#ifndef XEVPN_RT_CACHE_TTL_MS
+#define XEVPN_RT_CACHE_TTL_MS 50
+#endif
+
+/* Slots of the per-CPU source MAC cache (power of two). */
+#ifndef XEVPN_SEEN_SLOTS
+#define XEVPN_SEEN_SLOTS 16384
+#endif
+/*
+ * A source MAC found in the seen cache skips the FDB check for this long:
+ * the bound on how late a MAC that the controller removed or pointed
+ * elsewhere is learned again at the same port, and the resolution of the
+ * last-seen time.
+ */
+#ifndef XEVPN_SEEN_REFRESH_MS
+#define XEVPN_SEEN_REFRESH_MS 100
+#endif
+
 /* IANA VXLAN port (RFC 7348 §5). */
 #define XEVPN_VXLAN_PORT 4789
 /* Default TTL of the outer IPv4 header. */

@@ -18,6 +18,8 @@
  * xevpn_flood        __u32 vni               struct xevpn_flood      ctl
  * xevpn_ctr          __u32 enum xevpn_ctr    struct xevpn_ctr_value  BPF (per-CPU)
  * xevpn_learn        ring buffer of struct xevpn_learn_event         XDP
+ * xevpn_rt_cache     __u32 slot (per CPU)    struct xevpn_rt_cache   XDP (cache, not pinned)
+ * xevpn_seen         __u32 slot (per CPU)    struct xevpn_seen       XDP (cache, not pinned)
  */
 #ifndef XEVPN_MAPS_H
 #define XEVPN_MAPS_H
@@ -163,5 +165,52 @@ struct xevpn_flood {
 	__be32 vtep[XEVPN_MAX_FLOOD_VTEPS];
 	struct xevpn_flood_port port[XEVPN_MAX_FLOOD_PORTS];
 };
+
+/*
+ * Underlay path to a VTEP as last resolved by bpf_fib_lookup(), with the outer
+ * header template built from it: one slot per CPU, direct-mapped by a hash
+ * of the VTEP address. Only BPF writes it; an entry is used until expires_ns
+ * or until the generation moves (xevpn_dp_route_cache_flush(), config write).
+ */
+struct xevpn_rt_cache {
+	__be32 vtep;       /* address the slot holds, 0 = empty */
+	__u32  gen;        /* route cache generation when filled */
+	__u64  expires_ns; /* bpf_ktime_get_coarse_ns() deadline */
+	__u32  ifindex;    /* egress port */
+	__u16  mtu;        /* largest outer IPv4 total length the route carries */
+	__u16  csum;       /* folded sum of the template IPv4 header (tot_len 0) */
+	__u8   hdr[56];    /* outer Ethernet/IPv4/UDP/VXLAN, per-packet fields 0 */
+};
+
+/*
+ * Source MACs recently seen on an access port, per CPU, direct-mapped by a
+ * hash of (vni, mac): a frame whose source matches its slot skips the
+ * learning lookup, and the slot is rewritten (FDB checked again, seen_ns
+ * refreshed) at most once per XEVPN_SEEN_REFRESH_MS per MAC and CPU. Only
+ * BPF writes it; it is also the MAC last-seen time (xevpn_dp_fdb_last_seen).
+ * Two MACs sharing a slot evict each other: a reader that finds neither has
+ * no information, not an idle MAC.
+ */
+struct xevpn_seen {
+	__u8   mac[6];
+	__u16  vlan;    /* tag it arrived with, 0 = untagged */
+	__u32  vni;
+	__u32  ifindex; /* access port it was seen on */
+	__u32  pad;
+	__u64  seen_ns; /* bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC) of the refresh */
+};
+
+/* Slot of (vni, mac) in xevpn_seen; the same function on both sides. */
+static inline __u32 xevpn_seen_slot(__u32 vni, const __u8 *mac)
+{
+	__u32 h = vni * 0x9e3779b1U;
+
+	h ^= (__u32)mac[0] << 24 | (__u32)mac[1] << 16 | (__u32)mac[2] << 8 | mac[3];
+	h *= 0x85ebca6bU;
+	h ^= (__u32)mac[4] << 8 | mac[5];
+	h *= 0xc2b2ae35U;
+	h ^= h >> 16;
+	return h & (XEVPN_SEEN_SLOTS - 1);
+}
 
 #endif

@@ -2,12 +2,15 @@
 /*
  * Dataplane properties beyond single frames: aliasing (one flow, one VTEP;
  * many flows, every VTEP), learn events over the ring buffer (new, moved,
- * rate-limited), the ES next-hop group swap seen whole by concurrent readers,
- * and a fuzz run of random and mutated frames through every program.
+ * rate-limited), MAC last-seen times, the route cache following route and
+ * neighbour changes, the ES next-hop group swap seen whole by concurrent
+ * readers, and a fuzz run of random and mutated frames through every program.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +115,121 @@ Test(props, learn_events, .init = setup, .fini = teardown)
 	cr_assert_eq(xevpn_dp_fdb_get(e.dp, VNI_A, MAC_H4, &fe), 0);
 	cr_assert_eq(fe.type, XEVPN_FDB_ES);
 	cr_assert_eq(fe.es_id, ES_LOCAL);
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Per-CPU caches: keep every run of a test on one CPU. */
+static void pin_here(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	cr_assert_eq(sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+#define REFRESH_NS (XEVPN_SEEN_REFRESH_MS * 1000000ULL)
+#define TICK_NS    10000000ULL /* coarse clock resolution, generously */
+
+Test(props, mac_last_seen, .init = setup, .fini = teardown)
+{
+	static struct pkt_result r;
+	__u64 t0, t1, seen, seen2;
+	__u32 port = 0;
+	struct xevpn_fdb_entry fe;
+	__u8 in[128];
+	size_t n = mk_inner(in, MAC_BCAST, MAC_H4, 1000);
+
+	pin_here();
+	cr_assert_eq(xevpn_dp_fdb_last_seen(e.dp, VNI_A, MAC_H4, &seen, NULL), -ENOENT,
+		     "a MAC never sent has no last-seen time");
+	t0 = mono_ns();
+	pkt_run_xdp(e.xdp_access, e.acc1, in, n, &r);
+	t1 = mono_ns();
+	cr_assert_eq(xevpn_dp_fdb_last_seen(e.dp, VNI_A, MAC_H4, &seen, &port), 0);
+	cr_assert_eq(port, e.acc1);
+	cr_assert(seen + TICK_NS >= t0 && seen <= t1, "seen %llu outside [%llu, %llu]",
+		  (unsigned long long)seen, (unsigned long long)t0, (unsigned long long)t1);
+	/* not refreshed by every frame (no write per packet) ... */
+	pkt_run_xdp(e.xdp_access, e.acc1, in, n, &r);
+	if (mono_ns() - t0 < REFRESH_NS / 2) {
+		cr_assert_eq(xevpn_dp_fdb_last_seen(e.dp, VNI_A, MAC_H4, &seen2, NULL), 0);
+		cr_assert_eq(seen2, seen, "last-seen rewritten within the refresh period");
+	}
+	/* ... but by the first frame after it */
+	usleep((XEVPN_SEEN_REFRESH_MS + 20) * 1000);
+	t0 = mono_ns();
+	pkt_run_xdp(e.xdp_access, e.acc1, in, n, &r);
+	cr_assert_eq(xevpn_dp_fdb_last_seen(e.dp, VNI_A, MAC_H4, &seen2, NULL), 0);
+	cr_assert(seen2 > seen && seen2 + TICK_NS >= t0, "last-seen not refreshed");
+	/* other BD, same MAC: no record */
+	cr_assert_eq(xevpn_dp_fdb_last_seen(e.dp, VNI_B, MAC_H4, &seen, NULL), -ENOENT);
+
+	/* skipping the FDB check is bounded: a removed entry is learned again
+	 * by the first frame after the refresh period */
+	cr_assert_eq(xevpn_dp_fdb_del(e.dp, VNI_A, MAC_H4), 0);
+	usleep((XEVPN_SEEN_REFRESH_MS + 20) * 1000);
+	pkt_run_xdp(e.xdp_access, e.acc1, in, n, &r);
+	cr_assert_eq(xevpn_dp_fdb_get(e.dp, VNI_A, MAC_H4, &fe), 0, "MAC not learned again");
+	cr_assert_eq(fe.ifindex, e.acc1);
+}
+
+Test(props, route_cache_follows_changes, .init = setup, .fini = teardown)
+{
+	static struct pkt_result r;
+	static const __u8 nh_new[6] = { 2, 0, 0, 0, 2, 0x99 };
+	__u8 in[PKT_MAX];
+	size_t n = mk_inner(in, MAC_R1, MAC_H1, 1000);
+	__u64 drops;
+
+	pin_here();
+	/* first frame fills the cache, the next ones use it: same bytes, valid checksum */
+	for (int i = 0; i < 3; i++) {
+		pkt_run_xdp(e.xdp_access, e.acc1, in, n, &r);
+		cr_assert_eq(r.retval, XDP_REDIRECT);
+		cr_assert_eq(memcmp(r.out, MAC_NH2, 6), 0, "next hop MAC");
+		cr_assert_eq(pkt_csum(r.out + 14, 20), 0, "outer IPv4 checksum");
+	}
+	/* another length from the cached template: checksum still right */
+	n = mk_inner(in, MAC_R1, MAC_H1, 1000) + 300;
+	memset(in + n - 300, 0xa5, 300);
+	pkt_run_xdp(e.xdp_access, e.acc1, in, n, &r);
+	cr_assert_eq(r.retval, XDP_REDIRECT);
+	cr_assert_eq(r.out_len, n + 50);
+	cr_assert_eq(pkt_csum(r.out + 14, 20), 0, "outer IPv4 checksum, other length");
+	cr_assert_eq((r.out[16] << 8 | r.out[17]), n + 36, "outer total length");
+	cr_assert_eq((r.out[38] << 8 | r.out[39]), n + 16, "UDP length");
+	/* the cached route still enforces the underlay MTU */
+	drops = env_ctr(&e, XEVPN_CTR_DROP_MTU);
+	n = mk_inner(in, MAC_R1, MAC_H1, 1000) + 1500;
+	pkt_run_xdp(e.xdp_access, e.acc1, in, n, &r);
+	cr_assert_eq(r.retval, XDP_DROP);
+	cr_assert_eq(env_ctr(&e, XEVPN_CTR_DROP_MTU), drops + 1, "MTU drop from the cache");
+
+	/* neighbour MAC changes: an explicit flush applies it at once */
+	n = mk_inner(in, MAC_R1, MAC_H1, 1000);
+	cr_assert_eq(pkt_sh("ip neigh replace 192.0.2.2 lladdr 02:00:00:00:02:99 dev up0 nud permanent"), 0);
+	cr_assert_eq(xevpn_dp_route_cache_flush(e.dp), 0);
+	pkt_run_xdp(e.xdp_access, e.acc1, in, n, &r);
+	cr_assert_eq(memcmp(r.out, nh_new, 6), 0, "flush did not apply the new neighbour");
+	/* and without a flush, within the cache TTL */
+	cr_assert_eq(pkt_sh("ip neigh replace 192.0.2.2 lladdr 02:00:00:00:02:02 dev up0 nud permanent"), 0);
+	usleep((XEVPN_RT_CACHE_TTL_MS + 20) * 1000);
+	pkt_run_xdp(e.xdp_access, e.acc1, in, n, &r);
+	cr_assert_eq(memcmp(r.out, MAC_NH2, 6), 0, "stale neighbour after the TTL");
+	/* route gone: no route, even though it was cached */
+	cr_assert_eq(pkt_sh("ip neigh del 192.0.2.2 dev up0 && ip route add 192.0.2.2/32 via 192.0.2.9 dev up0"), 0);
+	usleep((XEVPN_RT_CACHE_TTL_MS + 20) * 1000);
+	pkt_run_xdp(e.xdp_access, e.acc1, in, n, &r);
+	cr_assert_eq(r.retval, XDP_PASS, "unresolved next hop must go to the stack");
 }
 
 Test(props, learn_rate_limit, .init = setup, .fini = teardown)
