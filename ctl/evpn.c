@@ -638,8 +638,9 @@ static struct evpn_mac *mac_get(struct evpn *e, uint32_t vni, const uint8_t mac[
 	return m;
 }
 
-/* RFC 7432 §15.1: the highest sequence number wins; equal sequence numbers
- * go to the lowest VTEP address, so every PE picks the same path. */
+/* RFC 7432 §15.2: a static (sticky) path wins over any learned one; then
+ * §15.1: the highest sequence number wins; equal sequence numbers go to the
+ * lowest VTEP address, so every PE picks the same path. */
 const struct evpn_mac_path *evpn_mac_best(const struct evpn_mac *m)
 {
 	const struct evpn_mac_path *best = NULL;
@@ -647,6 +648,11 @@ const struct evpn_mac_path *evpn_mac_best(const struct evpn_mac *m)
 	for (unsigned i = 0; i < m->n_paths; i++) {
 		const struct evpn_mac_path *p = &m->paths[i];
 
+		if (best && p->sticky != best->sticky) {
+			if (p->sticky)
+				best = p;
+			continue;
+		}
 		if (!best || p->seq > best->seq || (p->seq == best->seq && p->vtep < best->vtep))
 			best = p;
 	}
@@ -720,12 +726,14 @@ static bool mac_sync(struct evpn *e, struct evpn_mac *m)
 	bool have = false;
 
 	if ((m->flags & EVPN_MAC_LOCAL) && best && !same_es(best, m->loc_es) &&
-	    (best->seq > m->loc_seq || (best->seq == m->loc_seq && best->vtep < e->self))) {
-		/* RFC 7432 §15: seen remotely with a higher sequence: it moved */
+	    (best->sticky || best->seq > m->loc_seq || (best->seq == m->loc_seq && best->vtep < e->self))) {
+		/* RFC 7432 §15: seen remotely with a higher sequence: it moved;
+		 * §15.2: a static MAC of another PE wins whatever the sequence */
 		char mac[MAC_STR_LEN], ip[IP4_STR_LEN];
 
-		log_msg(LOG_INFO, "mac %s vni %u moved to %s (seq %u > %u)", mac_fmt(m->mac, mac), m->vni,
-			ip4_fmt(best->vtep, ip), best->seq, m->loc_seq);
+		log_msg(best->sticky ? LOG_WARNING : LOG_INFO, "mac %s vni %u moved to %s (%s%u, ours %u)",
+			mac_fmt(m->mac, mac), m->vni, ip4_fmt(best->vtep, ip),
+			best->sticky ? "static there, seq " : "seq ", best->seq, m->loc_seq);
 		m->flags &= ~EVPN_MAC_LOCAL;
 		m->loc_es = NULL;
 		e->stats.mac_moves++;
@@ -844,6 +852,15 @@ int evpn_mac_learn(struct evpn *e, uint32_t vni, const uint8_t mac[MAC_LEN], uin
 	if ((m->flags & EVPN_MAC_LOCAL) && m->loc_ifindex == ifindex)
 		return 0;
 	best = evpn_mac_best(m);
+	if (best && best->sticky && !same_es(best, es)) {
+		/* RFC 7432 §15.2: a static MAC does not move; alert the operator */
+		char s_mac[MAC_STR_LEN], ip[IP4_STR_LEN];
+
+		e->stats.sticky_conflicts++;
+		log_msg(LOG_WARNING, "mac %s vni %u learned locally but static on %s: not moved",
+			mac_fmt(mac, s_mac), vni, ip4_fmt(best->vtep, ip));
+		return 0;
+	}
 	if (m->flags & EVPN_MAC_LOCAL) {
 		/* moved between our own ports: same PE, new ESI */
 		if (m->flags & EVPN_MAC_ADV) {
@@ -1046,11 +1063,68 @@ static void ledger_apply(struct evpn *e, const struct evpn_ledger_ent *l, const 
 	}
 }
 
+/* Whether any of the route's targets is one the BD imports. */
+static bool bd_imports(const struct evpn_bd *bd, const struct evpn_route *r)
+{
+	for (unsigned k = 0; k < r->n_rts && k < EVPN_MAX_ROUTE_RTS; k++)
+		for (unsigned i = 0; i < bd->cfg.n_import; i++)
+			if (bd->cfg.import[i].kind == r->rts[k].kind && bd->cfg.import[i].admin == r->rts[k].admin &&
+			    bd->cfg.import[i].assigned == r->rts[k].assigned)
+				return true;
+	return false;
+}
+
+/* Whether a received path's route targets are imported here. A path that
+ * carries none is matched by its VNI alone. Type-2, type-3 and per-EVI A-D
+ * need an import RT of the BD of their VNI; the per-ES A-D (union of the
+ * EVIs' RTs) one of any BD; the ES route travels on its ES-Import RT. */
+static bool route_imported(struct evpn *e, const struct evpn_route *r, uint32_t vni)
+{
+	struct evpn_bd *bd;
+
+	if (!r->n_rts || r->type == EVPN_RT_ES)
+		return true;
+	if (r->type == EVPN_RT_AD && r->etag == EVPN_MAX_ET) {
+		htab_for_each(&e->bds, n, i)
+			if (bd_imports(container_of(n, struct evpn_bd, hn), r))
+				return true;
+		return false;
+	}
+	bd = evpn_bd_find(e, vni);
+	return bd && bd_imports(bd, r);
+}
+
+/* A path no standard PE sends: counted and dropped before it reaches the
+ * ledger. RFC 7432 §5 defines ESI types 0-5; type-1 and type-4 routes exist
+ * only for a real segment (not zero, not the reserved MAX-ESI); a VXLAN VNI
+ * is 24 bits (RFC 7348). */
+static const char *route_invalid(const struct evpn_route *r, uint32_t vni)
+{
+	bool needs_esi = r->type == EVPN_RT_AD || r->type == EVPN_RT_ES;
+
+	if (r->esi.b[0] > 5)
+		return "unknown esi type";
+	if (needs_esi && (esi_is_zero(&r->esi) || esi_is_max(&r->esi)))
+		return "no ethernet segment";
+	if (vni > XCFG_VNI_MAX)
+		return "vni beyond 24 bits";
+	return NULL;
+}
+
+static void ledger_drop(struct evpn *e, struct evpn_ledger_ent *l)
+{
+	htab_remove(&e->ledger, &l->hn);
+	ledger_apply(e, l, NULL, false);
+	vtep_unref(e, l->pe);
+	free(l);
+}
+
 int evpn_route_input(struct evpn *e, const struct evpn_route *r)
 {
 	struct evpn_ledger_key k;
 	struct evpn_ledger_ent *l;
-	uint32_t pe;
+	const char *bad;
+	uint32_t pe, vni;
 
 	if (r->type < EVPN_RT_AD || r->type > EVPN_RT_ES) {
 		e->stats.routes_ignored++;
@@ -1064,21 +1138,40 @@ int evpn_route_input(struct evpn *e, const struct evpn_route *r)
 			e->stats.withdraw_unknown++;
 			return 0;
 		}
-		htab_remove(&e->ledger, &l->hn);
-		ledger_apply(e, l, NULL, false);
-		vtep_unref(e, l->pe);
-		free(l);
+		ledger_drop(e, l);
 		return 0;
 	}
 	e->stats.routes_in++;
 	pe = (r->type == EVPN_RT_ES || r->type == EVPN_RT_IMET) && r->originator ? r->originator : r->nexthop;
-	if (!pe || pe == e->self) {
-		e->stats.routes_ignored++;	/* our own, reflected back */
+	vni = r->type == EVPN_RT_IMET && !r->vni ? r->etag : r->vni;
+	bad = route_invalid(r, vni);
+	if (bad || !pe || pe == e->self || !route_imported(e, r, vni)) {
+		/* A replacement we cannot use still replaces: the previous
+		 * version of the NLRI is gone from the speaker's table. */
+		if (bad) {
+			char buf[160];
+
+			e->stats.routes_invalid++;
+			evpn_route_fmt(r, buf, sizeof(buf));
+			log_msg(LOG_WARNING, "bgp: %s: %s, ignored", buf, bad);
+		} else if (!pe || pe == e->self) {
+			e->stats.routes_ignored++;	/* no next hop, or our own reflected back */
+		} else {
+			e->stats.routes_not_imported++;
+		}
+		if (l)
+			ledger_drop(e, l);
+		return 0;
+	}
+	if (l && r->type == EVPN_RT_MAC && l->pe == pe && l->vni == vni) {
+		/* same PE re-announcing (sequence, ESI or sticky may differ):
+		 * update the path in place, so an unchanged MAC is not deleted
+		 * and re-added in the dataplane */
+		l->seq = r->has_seq ? r->seq : 0;
+		ledger_apply(e, l, r, true);
 		return 0;
 	}
 	if (l) {
-		uint32_t vni = r->type == EVPN_RT_IMET && !r->vni ? r->etag : r->vni;
-
 		if (l->pe == pe && l->vni == vni && l->seq == r->seq && l->single_active == r->single_active &&
 		    r->type != EVPN_RT_MAC)
 			return 0;	/* unchanged re-announcement */
@@ -1093,7 +1186,7 @@ int evpn_route_input(struct evpn *e, const struct evpn_route *r)
 		l->key = k;
 	}
 	l->pe = pe;
-	l->vni = r->type == EVPN_RT_IMET && !r->vni ? r->etag : r->vni;
+	l->vni = vni;
 	l->seq = r->has_seq ? r->seq : 0;
 	l->single_active = r->single_active;
 	if (htab_insert(&e->ledger, &l->hn, hash_bytes(&k, sizeof(k)))) {

@@ -163,6 +163,9 @@ struct evpn_stats {
 	uint64_t routes_in, withdraws_in, withdraw_unknown, routes_ignored;
 	uint64_t routes_out, withdraws_out, fib_errors, route_errors;
 	uint64_t mac_moves, df_changes, mass_withdraws;
+	uint64_t routes_invalid;	/* unknown ESI type, missing ESI, VNI beyond 24 bits */
+	uint64_t routes_not_imported;	/* none of its route targets is imported here */
+	uint64_t sticky_conflicts;	/* local learn of a MAC another PE holds static */
 };
 
 struct evpn {

@@ -155,6 +155,14 @@ int evpn_route_from_gb(const struct gb_route *g, struct evpn_route *r)
 	memcpy(r->esi.b, g->esi.b, ESI_LEN);
 	r->etag = g->eth_tag;
 	r->nexthop = ip4_get(&g->next_hop);
+	/* received route targets: the model imports by them */
+	for (unsigned i = 0; i < g->n_rts && i < GB_MAX_RTS && r->n_rts < EVPN_MAX_ROUTE_RTS; i++) {
+		struct xcfg_rt *rt = &r->rts[r->n_rts++];
+
+		rt->kind = g->rts[i].type;
+		rt->admin = g->rts[i].type == GB_ADMIN_IP4 ? ntohl(g->rts[i].admin) : g->rts[i].admin;
+		rt->assigned = g->rts[i].assigned;
+	}
 	switch (g->type) {
 	case GB_ROUTE_AD:
 		r->vni = g->eth_tag == GB_ETAG_MAX ? 0 : (g->n_labels ? g->labels[0] : 0);

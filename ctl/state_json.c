@@ -235,10 +235,13 @@ json_t *evpn_json_stats(struct evpn *e)
 {
 	const struct evpn_stats *s = &e->stats;
 
-	return json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI}",
+	return json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI sI}",
 			 "routes_in", (json_int_t)s->routes_in, "withdraws_in", (json_int_t)s->withdraws_in,
 			 "withdraw_unknown", (json_int_t)s->withdraw_unknown,
-			 "routes_ignored", (json_int_t)s->routes_ignored, "routes_out", (json_int_t)s->routes_out,
+			 "routes_ignored", (json_int_t)s->routes_ignored,
+			 "routes_invalid", (json_int_t)s->routes_invalid,
+			 "routes_not_imported", (json_int_t)s->routes_not_imported,
+			 "sticky_conflicts", (json_int_t)s->sticky_conflicts, "routes_out", (json_int_t)s->routes_out,
 			 "withdraws_out", (json_int_t)s->withdraws_out, "fib_errors", (json_int_t)s->fib_errors,
 			 "route_errors", (json_int_t)s->route_errors, "mac_moves", (json_int_t)s->mac_moves,
 			 "df_changes", (json_int_t)s->df_changes, "mass_withdraws", (json_int_t)s->mass_withdraws,

@@ -407,3 +407,142 @@ Test(reload, bd_added_and_removed)
 	t_fini(&t);
 	xcfg_free(&c2);
 }
+
+/* leaf3 imports 65000:100 (auto) for vni 100 */
+static struct evpn_route with_rt(struct evpn_route r, uint32_t assigned)
+{
+	r.rts[0] = (struct xcfg_rt){ XCFG_RT_AS2, 65000, assigned };
+	r.n_rts = 1;
+	return r;
+}
+
+Test(ledger, route_targets_we_do_not_import_are_ignored)
+{
+	struct t t;
+	uint32_t v[16];
+	struct evpn_route m = mac_rt(0, 100, 1, false, 0, false);
+
+	t_init(&t, leaf3_yaml);
+	in(&t, with_rt(m, 200));
+	cr_assert_null(fib_mem_fdb(t.fm, 100, m.mac), "foreign RT: not installed");
+	cr_assert_eq(t.e->stats.routes_not_imported, 1);
+	in(&t, with_rt(m, 100));
+	cr_assert_not_null(fib_mem_fdb(t.fm, 100, m.mac), "our RT: installed");
+	in(&t, with_rt(m, 200));
+	cr_assert_null(fib_mem_fdb(t.fm, 100, m.mac), "replaced by a foreign-RT version: gone");
+
+	in(&t, with_rt(ad_es(0, false), 300));
+	in(&t, with_rt(ad_evi(0, 100, false), 100));
+	cr_assert_eq(group(&t, v), 0, "per-ES A-D with no imported RT: not a member");
+	in(&t, with_rt(ad_es(0, false), 100));
+	cr_assert_eq(group(&t, v), 1);
+	in(&t, with_rt(imet(1, 100, false), 999));
+	cr_assert_eq(fib_mem_flood(t.fm, 100, v, 16), 0, "IMET with a foreign RT: flood list stays empty");
+	cr_assert_eq(t.e->stats.routes_not_imported, 4);
+	t_fini(&t);
+}
+
+Test(ledger, odd_paths_are_counted_and_change_nothing)
+{
+	struct t t;
+	struct evpn_route r;
+	size_t ledger;
+
+	t_init(&t, leaf3_yaml);
+	r = ad_es(0, false);
+	r.esi.b[0] = 7;				/* RFC 7432 §5 knows types 0-5 */
+	in(&t, r);
+	cr_assert_null(evpn_es_find(t.e, &r.esi));
+	r = ad_es(0, false);
+	memset(&r.esi, 0, sizeof(r.esi));	/* per-ES A-D without a segment */
+	in(&t, r);
+	cr_assert_null(evpn_es_find(t.e, &r.esi));
+	r = mac_rt(0, 100, 1, false, 0, false);
+	r.vni = 0x1000064;			/* 25 bits */
+	in(&t, r);
+	cr_assert_eq(t.e->stats.routes_invalid, 3);
+	cr_assert_eq(t.e->ledger.count, 0);
+	cr_assert_eq(fib_mem_fdb_count(t.fm), 0);
+
+	r = mac_rt(0, 100, 1, false, 0, false);
+	r.nexthop = 0;				/* no next hop */
+	in(&t, r);
+	cr_assert_eq(t.e->stats.routes_ignored, 1);
+	cr_assert_eq(t.e->ledger.count, 0);
+
+	/* our own route reflected back by the RR replaces the version another
+	 * PE had for that NLRI: the old one is withdrawn, ours never applied */
+	r = mac_rt(0, 100, 2, false, 0, false);
+	in(&t, r);
+	ledger = t.e->ledger.count;
+	r.nexthop = sim_ip(2);			/* leaf3 itself */
+	in(&t, r);
+	cr_assert_eq(t.e->stats.routes_ignored, 2);
+	cr_assert_eq(t.e->ledger.count, ledger - 1);
+	cr_assert_null(fib_mem_fdb(t.fm, 100, r.mac));
+	t_fini(&t);
+}
+
+/* RFC 7432 §15.2: a MAC another PE advertises as static never moves. */
+Test(mobility, static_mac_never_moves)
+{
+	struct t t;
+	struct evpn_route s = mac_rt(0, 100, 5, false, 0, false);
+	const struct fib_fdb *f;
+	unsigned adv;
+
+	t_init(&t, leaf3_yaml);
+	s.sticky = true;
+	in(&t, s);
+	adv = t.adv;
+	cr_assert_eq(evpn_mac_learn(t.e, 100, s.mac, 33), 0);
+	f = fib_mem_fdb(t.fm, 100, s.mac);
+	cr_assert_eq(f->kind, FIB_FDB_VTEP, "local learn does not take a static MAC");
+	cr_assert_eq(f->vtep, sim_ip(0));
+	cr_assert(f->flags & FIB_FDB_F_STATIC);
+	cr_assert_eq(t.adv, adv, "no type-2 of ours");
+	cr_assert_eq(t.e->stats.sticky_conflicts, 1);
+
+	/* a higher sequence from another PE does not beat the static path */
+	in(&t, mac_rt(1, 100, 5, false, 9, false));
+	cr_assert_eq(fib_mem_fdb(t.fm, 100, s.mac)->vtep, sim_ip(0));
+
+	/* a local MAC (seq 1 after a move) yields to a static seq-0 path */
+	struct evpn_route m = mac_rt(1, 100, 6, false, 0, false);
+
+	in(&t, m);
+	cr_assert_eq(evpn_mac_learn(t.e, 100, m.mac, 33), 0);
+	cr_assert_eq(fib_mem_fdb(t.fm, 100, m.mac)->kind, FIB_FDB_LOCAL);
+	m = mac_rt(0, 100, 6, false, 0, false);
+	m.sticky = true;
+	in(&t, m);
+	f = fib_mem_fdb(t.fm, 100, m.mac);
+	cr_assert_eq(f->kind, FIB_FDB_VTEP);
+	cr_assert_eq(f->vtep, sim_ip(0));
+	cr_assert(t.last.withdraw, "our type-2 withdrawn");
+	t_fini(&t);
+}
+
+/* The same PE re-announcing a MAC (a watch resync, an attribute change) is
+ * not a delete and re-add in the dataplane. */
+Test(ledger, same_pe_type2_reannouncement_updates_in_place)
+{
+	struct t t;
+	struct evpn_route m = mac_rt(0, 100, 1, false, 0, false);
+	struct fib_mem_counts before;
+
+	t_init(&t, leaf3_yaml);
+	in(&t, ad_es(0, false));
+	in(&t, ad_evi(0, 100, false));
+	in(&t, m);
+	before = *fib_mem_counts(t.fm);
+	in(&t, m);
+	cr_assert_eq(fib_mem_counts(t.fm)->fdb_set, before.fdb_set, "unchanged: no write");
+	cr_assert_eq(fib_mem_counts(t.fm)->fdb_del, before.fdb_del, "unchanged: no delete");
+	m = mac_rt(0, 100, 1, true, 0, false);	/* now with the ESI */
+	in(&t, m);
+	cr_assert_eq(fib_mem_counts(t.fm)->fdb_set, before.fdb_set + 1, "one write");
+	cr_assert_eq(fib_mem_counts(t.fm)->fdb_del, before.fdb_del, "never a delete");
+	cr_assert_eq(fib_mem_fdb(t.fm, 100, m.mac)->kind, FIB_FDB_ES);
+	t_fini(&t);
+}

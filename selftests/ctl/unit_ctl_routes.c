@@ -164,3 +164,20 @@ Test(routes, unknown_type_is_refused)
 	g.type = 5;
 	cr_assert_eq(evpn_route_from_gb(&g, &o), -EINVAL);
 }
+
+/* The model imports by the received route targets: they must survive. */
+Test(routes, received_route_targets_are_kept)
+{
+	struct evpn_route r = base(EVPN_RT_MAC), o;
+
+	r.vni = 100;
+	r.mac[0] = 2;
+	o = roundtrip(&r);
+	cr_assert_eq(o.n_rts, 2);
+	cr_assert_eq(o.rts[0].kind, XCFG_RT_AS2);
+	cr_assert_eq(o.rts[0].admin, 65000);
+	cr_assert_eq(o.rts[0].assigned, 100);
+	cr_assert_eq(o.rts[1].kind, XCFG_RT_IP4);
+	cr_assert_eq(o.rts[1].admin, 0xc0000202, "IPv4 admin back in host order");
+	cr_assert_eq(o.rts[1].assigned, 7);
+}

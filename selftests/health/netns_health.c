@@ -314,7 +314,7 @@ Test(netns_health, peer_down_within_miss_intervals_plus_tick)
 		cr_assert_geq(down[i - 1] - kill_at, (MISS - 1) * INTERVAL_MS,
 			      "n%d: down after %lu ms, too early", i, down[i - 1] - kill_at);
 	}
-	printf("RESULT peer_down_detect_ms %lu ms interval=%d miss=%d tick=%d\n",
+	printf("RESULT engine_peer_down_detect_ms %lu ms interval=%d miss=%d tick=%d\n",
 	       (unsigned long)worst, INTERVAL_MS, MISS, TICK_MS);
 	/* bound miss x interval + one tick, plus 100 ms for a loaded 2-CPU host */
 	cr_assert_leq(worst, MISS * INTERVAL_MS + TICK_MS + 100,
@@ -355,7 +355,7 @@ Test(netns_health, key_rotation_no_beat_rejected)
 		cr_assert_eq(wait_line(i, &off[i - 1], 0, "peer-down", NULL, NULL, 0), 0,
 			     "n%d saw a peer down during rotation", i);
 	}
-	printf("RESULT rotation_beats_rejected %lu\n", total);
+	printf("RESULT engine_rotation_beats_rejected %lu\n", total);
 	cr_assert_eq(total, 0);
 
 	/* the same counters catch a node on a key nobody else has */
@@ -428,7 +428,7 @@ Test(netns_health, self_fence_on_isolation_only)
 	cr_assert(wait_line(1, &off1, 5000, "fence-armed", NULL, line, sizeof(line)));
 	fire = wait_line(1, &off1, 5000, "fence-fire", NULL, NULL, 0);
 	cr_assert(fire, "n1 fenced");
-	printf("RESULT self_fence_after_ms %lu ms fence=%d interval=%d miss=%d\n",
+	printf("RESULT engine_self_fence_after_ms %lu ms fence=%d interval=%d miss=%d\n",
 	       (unsigned long)(fire - cut_at), FENCE_MS, INTERVAL_MS, MISS);
 	/* the last beat heard was at most one interval before the cut */
 	cr_assert_geq(fire - cut_at, FENCE_MS - INTERVAL_MS);
