@@ -25,20 +25,22 @@
 #include "lib/encap.h"
 #include "lib/maps.h"
 #include "lib/fwd.h"
+#include "lib/trace.h"
 
 #define AF_INET 2
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline int xdp_verdict(int action, __u32 ctr, __u32 bytes)
+static __always_inline int xdp_verdict(struct trace_rec *t, int action, __u32 ctr, __u32 bytes)
 {
+	trace_verdict(t, ctr);
 	ctr_add(ctr, bytes);
 	return action;
 }
 
-static __always_inline int xdp_drop(__u32 ctr, __u32 bytes)
+static __always_inline int xdp_drop(struct trace_rec *t, __u32 ctr, __u32 bytes)
 {
-	return xdp_verdict(XDP_DROP, ctr, bytes);
+	return xdp_verdict(t, XDP_DROP, ctr, bytes);
 }
 
 /*
@@ -81,11 +83,12 @@ static __always_inline int xdp_vlan_set(struct xdp_md *ctx, int tagged, __u16 cu
 }
 
 /* Deliver the (untagged or tagged) frame at ctx->data to a local port. */
-static __always_inline int xdp_local_out(struct xdp_md *ctx, int tagged, __u16 cur_vlan,
-					 const struct fwd *f, __u32 bytes)
+static __always_inline int xdp_local_out(struct xdp_md *ctx, struct trace_rec *t, int tagged,
+					 __u16 cur_vlan, const struct fwd *f, __u32 bytes)
 {
 	if (xdp_vlan_set(ctx, tagged, cur_vlan, f->vlan))
-		return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+		return xdp_drop(t, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+	trace_out(t, f->ctr, f->ifindex, 0);
 	ctr_add(f->ctr, bytes);
 	return bpf_redirect(f->ifindex, 0);
 }
@@ -204,8 +207,8 @@ static __always_inline __u32 rt_get(struct xdp_md *ctx, const struct xevpn_confi
  * Encapsulate the frame at ctx->data (head = bytes of outer header or VLAN
  * tag to replace) and redirect it to the VTEP chosen in f.
  */
-static __always_inline int xdp_encap(struct xdp_md *ctx, const struct xevpn_config *cfg,
-				     const struct fwd *f, __u32 vni, __u32 hash, int tagged,
+static __always_inline int xdp_encap(struct xdp_md *ctx, struct trace_rec *t,
+				     const struct xevpn_config *cfg, const struct fwd *f, __u32 vni, __u32 hash, int tagged,
 				     __u32 head, __u32 bytes, __u64 now)
 {
 	__u16 inner_len = bytes - head - (tagged ? sizeof(struct vlan_hdr) : 0);
@@ -216,35 +219,36 @@ static __always_inline int xdp_encap(struct xdp_md *ctx, const struct xevpn_conf
 	int delta;
 
 	if (!cfg || !cfg->vtep_ip)
-		return xdp_drop(XEVPN_CTR_DROP_NO_CONFIG, bytes);
+		return xdp_drop(t, XEVPN_CTR_DROP_NO_CONFIG, bytes);
 	ctr = rt_get(ctx, cfg, f->vtep, inner_len, now, &rt, &oif);
 	if (ctr)
-		return xdp_verdict(ctr == XEVPN_CTR_FIB_FALLBACK ? XDP_PASS : XDP_DROP, ctr, bytes);
+		return xdp_verdict(t, ctr == XEVPN_CTR_FIB_FALLBACK ? XDP_PASS : XDP_DROP, ctr, bytes);
 	if (!rt)
-		return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+		return xdp_drop(t, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	if (tagged) {
 		if (data + head + sizeof(macs) > end)
-			return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+			return xdp_drop(t, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 		__builtin_memcpy(macs, data + head, sizeof(macs));
 	}
 	delta = (int)head - (int)OUTER_LEN + (tagged ? (int)sizeof(struct vlan_hdr) : 0);
 	if (delta && bpf_xdp_adjust_head(ctx, delta))
-		return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+		return xdp_drop(t, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 	data = (void *)(long)ctx->data;
 	end = (void *)(long)ctx->data_end;
 	if (data + OUTER_LEN + sizeof(struct ethhdr) > end)
-		return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+		return xdp_drop(t, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 	if (tagged)
 		__builtin_memcpy(data + OUTER_LEN, macs, sizeof(macs));
 	fill_outer(data, rt->hdr, rt->csum, inner_len, flow_sport(hash), vni);
+	trace_out(t, f->ctr, rt->ifindex, f->vtep);
 	ctr_add(f->ctr, bytes);
 	return bpf_redirect(rt->ifindex, 0);
 }
 
-static __always_inline int xdp_access_body(struct xdp_md *ctx)
+static __always_inline int xdp_access_decide(struct xdp_md *ctx, struct trace_rec *t)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	__u32 bytes = end - data, ifindex = ctx->ingress_ifindex, vni = 0, ctr, bd_flags = 0;
@@ -260,42 +264,50 @@ static __always_inline int xdp_access_body(struct xdp_md *ctx)
 
 	cursor_init(&c, data, end);
 	if (parse_l2(&c, &l2))
-		return xdp_drop(XEVPN_CTR_DROP_MALFORMED_L2, bytes);
+		return xdp_drop(t, XEVPN_CTR_DROP_MALFORMED_L2, bytes);
+	trace_frame(t, l2.eth, l2.proto);
 	now = bpf_ktime_get_coarse_ns(); /* one clock read per frame for every cache */
 	pv = port_view_get(ifindex, now);
 	if (!pv || !pv->has_port || pv->port.role != XEVPN_PORT_ACCESS)
-		return xdp_verdict(XDP_PASS, XEVPN_CTR_PASS_STACK, bytes);
+		return xdp_verdict(t, XDP_PASS, XEVPN_CTR_PASS_STACK, bytes);
 	port = &pv->port;
 	tagged = l2.hlen > sizeof(struct ethhdr);
 	ctr = access_admit(port, ifindex, tagged, l2.vlan, &vni, &bd_flags, pv);
+	if (t->on) {
+		t->vni = vni;
+		t->vlan = l2.vlan;
+		t->flags |= tagged ? XEVPN_TRACE_F_TAGGED : 0;
+	}
 	if (ctr)
-		return xdp_drop(ctr, bytes);
+		return xdp_drop(t, ctr, bytes);
 	if (mac_is_multicast(l2.eth->h_source) || mac_is_zero(l2.eth->h_source))
-		return xdp_drop(XEVPN_CTR_DROP_BAD_SRC_MAC, bytes);
+		return xdp_drop(t, XEVPN_CTR_DROP_BAD_SRC_MAC, bytes);
 	cfg = config_get();
 	learn_src(l2.eth->h_source, vni, ifindex, l2.vlan, port, bd_flags, cfg, now);
 	if (mac_is_multicast(l2.eth->h_dest))
-		return xdp_verdict(XDP_PASS, XEVPN_CTR_TO_TC, bytes);
+		return xdp_verdict(t, XDP_PASS, XEVPN_CTR_TO_TC, bytes);
 
 	fs.eth = l2.eth;
 	fs.proto = l2.proto;
 	fs.l3 = c;
 	resolve_dst(l2.eth->h_dest, vni, &fs, &f);
+	t->es_id = f.es_id;
+	t->hash = fs.hash; /* set only when an ES group was hashed */
 	switch (f.kind) {
 	case FWD_LOCAL:
 		if (f.ifindex == ifindex)
-			return xdp_drop(XEVPN_CTR_DROP_HAIRPIN, bytes);
-		return xdp_local_out(ctx, tagged, l2.vlan, &f, bytes);
+			return xdp_drop(t, XEVPN_CTR_DROP_HAIRPIN, bytes);
+		return xdp_local_out(ctx, t, tagged, l2.vlan, &f, bytes);
 	case FWD_REMOTE:
-		return xdp_encap(ctx, cfg, &f, vni, flow_src_hash(&fs), tagged, 0, bytes, now);
+		return xdp_encap(ctx, t, cfg, &f, vni, flow_src_hash(&fs), tagged, 0, bytes, now);
 	case FWD_DROP:
-		return xdp_drop(f.ctr, bytes);
+		return xdp_drop(t, f.ctr, bytes);
 	default:
-		return xdp_verdict(XDP_PASS, XEVPN_CTR_TO_TC, bytes);
+		return xdp_verdict(t, XDP_PASS, XEVPN_CTR_TO_TC, bytes);
 	}
 }
 
-static __always_inline int xdp_uplink_body(struct xdp_md *ctx)
+static __always_inline int xdp_uplink_decide(struct xdp_md *ctx, struct trace_rec *t)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	__u32 bytes = end - data, ctr;
@@ -306,37 +318,78 @@ static __always_inline int xdp_uplink_body(struct xdp_md *ctx)
 	struct fwd f;
 
 	cursor_init(&c, data, end);
+	if (t->on && data + sizeof(struct ethhdr) <= end) /* outer, until the inner is known */
+		trace_frame(t, data, ((struct ethhdr *)data)->h_proto);
 	ctr = parse_overlay(&c, cfg, &o);
+	if (t->on) {
+		t->vni = o.vni;
+		t->vtep_src = o.src_vtep;
+	}
 	if (ctr)
-		return xdp_verdict(ctr == XEVPN_CTR_PASS_STACK ? XDP_PASS : XDP_DROP, ctr, bytes);
+		return xdp_verdict(t, ctr == XEVPN_CTR_PASS_STACK ? XDP_PASS : XDP_DROP, ctr, bytes);
+	if (t->on) {
+		t->flags &= ~XEVPN_TRACE_F_BUM;
+		trace_frame(t, o.inner, o.inner_proto);
+		t->flags |= XEVPN_TRACE_F_FROM_OVERLAY;
+	}
 	if (mac_is_multicast(o.inner->h_dest))
-		return xdp_verdict(XDP_PASS, XEVPN_CTR_TO_TC, bytes);
+		return xdp_verdict(t, XDP_PASS, XEVPN_CTR_TO_TC, bytes);
 	fs.eth = o.inner;
 	fs.proto = o.inner_proto;
 	fs.l3 = o.inner_l3;
 	resolve_dst(o.inner->h_dest, o.vni, &fs, &f);
+	t->es_id = f.es_id;
+	t->hash = fs.hash;
 	switch (f.kind) {
 	case FWD_LOCAL:
 		if (bpf_xdp_adjust_head(ctx, o.outer_len))
-			return xdp_drop(XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+			return xdp_drop(t, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 		f.ctr = XEVPN_CTR_DECAP_FWD;
-		return xdp_local_out(ctx, 0, 0, &f, bytes);
+		return xdp_local_out(ctx, t, 0, 0, &f, bytes);
 	case FWD_REMOTE:
 		/*
 		 * Only the backup path of a local ES may send an overlay frame
 		 * back into the overlay, and never one a peer already sent us.
 		 */
 		if (!f.es_local)
-			return xdp_drop(XEVPN_CTR_DROP_OVERLAY_TRANSIT, bytes);
+			return xdp_drop(t, XEVPN_CTR_DROP_OVERLAY_TRANSIT, bytes);
 		if (es_is_peer(f.es_id, o.src_vtep))
-			return xdp_drop(XEVPN_CTR_DROP_ES_DOWN_LOOP, bytes);
-		return xdp_encap(ctx, cfg, &f, o.vni, flow_src_hash(&fs), 0, o.outer_len, bytes,
+			return xdp_drop(t, XEVPN_CTR_DROP_ES_DOWN_LOOP, bytes);
+		return xdp_encap(ctx, t, cfg, &f, o.vni, flow_src_hash(&fs), 0, o.outer_len, bytes,
 				 bpf_ktime_get_coarse_ns());
 	case FWD_DROP:
-		return xdp_drop(f.ctr, bytes);
+		return xdp_drop(t, f.ctr, bytes);
 	default:
-		return xdp_verdict(XDP_PASS, XEVPN_CTR_TO_TC, bytes);
+		return xdp_verdict(t, XDP_PASS, XEVPN_CTR_TO_TC, bytes);
 	}
+}
+
+/*
+ * The program bodies: the decision, then its trace event when tracing is
+ * armed (the bench wraps these, so it measures the disarmed cost too).
+ */
+static __always_inline int xdp_access_body(struct xdp_md *ctx)
+{
+	__u32 len = ctx->data_end - ctx->data, ifindex = ctx->ingress_ifindex;
+	struct trace_rec t = {};
+	int act;
+
+	t.on = trace_armed();
+	act = xdp_access_decide(ctx, &t);
+	trace_end(&t, XEVPN_TRACE_XDP_ACCESS, ifindex, len);
+	return act;
+}
+
+static __always_inline int xdp_uplink_body(struct xdp_md *ctx)
+{
+	__u32 len = ctx->data_end - ctx->data, ifindex = ctx->ingress_ifindex;
+	struct trace_rec t = {};
+	int act;
+
+	t.on = trace_armed();
+	act = xdp_uplink_decide(ctx, &t);
+	trace_end(&t, XEVPN_TRACE_XDP_UPLINK, ifindex, len);
+	return act;
 }
 
 SEC("xdp")

@@ -223,18 +223,24 @@ static int op_fdb_del(void *ctx, uint32_t vni, const uint8_t mac[MAC_LEN])
 }
 
 /*
- * Aging. The dataplane reports a MAC only when it is new or moved, and keeps
- * no last-seen time. So a local MAC due to age is probed: its learned entry
- * is deleted, and if the host is still sending, the next frame re-learns it
- * (a learn event refreshes the model). Until then frames to it are flooded.
- * Returns a time that keeps the MAC one more aging round (a quarter of the
- * aging time) while the probe is out; a probed MAC not re-learned ages.
+ * Aging. The dataplane reports a MAC only when it is new or moved; when it
+ * last saw a source MAC comes from its per-CPU seen cache
+ * (xevpn_dp_fdb_last_seen(), refreshed while frames arrive, no per-packet
+ * write). A record within the aging time answers: the MAC is active and
+ * nothing is touched. No record, or only an old one, proves nothing (the
+ * cache is direct-mapped per CPU: a colliding MAC may hold the slot of the
+ * CPU the host now sends on), so such a MAC is probed: its learned entry is
+ * deleted, and if the host is still sending, the next frame re-learns it (a
+ * learn event refreshes the model). Until then frames to it are flooded.
+ * The probe returns a time that keeps the MAC one more aging round (a
+ * quarter of the aging time); a probed MAC not re-learned ages.
  */
 static int op_fdb_last_seen(void *ctx, uint32_t vni, const uint8_t mac[MAC_LEN], uint64_t *ms)
 {
 	struct fib_dp *f = ctx;
 	uint64_t now = mono_ms(), aging = f->cfg->mac_aging_ms;
 	struct xevpn_fdb_entry cur;
+	__u64 seen_ns;
 	struct xevpn_fdb_key k;
 	struct age_probe *p;
 	bool present;
@@ -242,6 +248,12 @@ static int op_fdb_last_seen(void *ctx, uint32_t vni, const uint8_t mac[MAC_LEN],
 	if (!aging || now < aging)
 		return -ENOENT;
 	fdb_key(&k, vni, mac);
+	if (!xevpn_dp_fdb_last_seen(f->dp, vni, mac, &seen_ns, NULL) &&
+	    seen_ns / 1000000 + aging > now) {
+		probe_drop(f, &k);
+		*ms = seen_ns / 1000000;
+		return 0;
+	}
 	present = !xevpn_dp_fdb_get(f->dp, vni, mac, &cur);
 	p = probe_find(f, &k);
 	if (p && !present && now - p->ms < aging)
@@ -803,6 +815,42 @@ int fib_dp_ports_sync(struct fib_dp *f, uint32_t (*es_id_of)(void *ctx, const ch
 		port_write(f, ifindex, &xp);
 		if (xevpn_dp_attach(f->dp, ifindex, XEVPN_PORT_UPLINK))
 			f->c.errors++;
+		/* A leaf routes on its underlay: bpf_fib_lookup() toward a remote
+		 * VTEP answers FWD_DISABLED unless the uplink forwards IPv4.
+		 * Written (and logged) only when it is off, in our namespace. */
+		char sysctl[96], cur[4] = "";
+		FILE *sf;
+
+		snprintf(sysctl, sizeof(sysctl), "/proc/sys/net/ipv4/conf/%s/forwarding",
+			 cfg->uplinks[i]);
+		sf = fopen(sysctl, "r");
+		if (sf && !fgets(cur, sizeof(cur), sf))
+			cur[0] = '\0';
+		if (sf)
+			fclose(sf);
+		if (cur[0] != '1') {
+			int werr = 0;
+
+			sf = fopen(sysctl, "w");
+			if (!sf) {
+				werr = errno;
+			} else {
+				if (fputs("1\n", sf) < 0)
+					werr = errno ? errno : EIO;
+				if (fclose(sf) && !werr)
+					werr = errno ? errno : EIO;
+			}
+			if (werr) {
+				log_msg(LOG_WARNING, "uplink %s: cannot enable IPv4 forwarding (%s): "
+					"VXLAN toward remote VTEPs will not be forwarded",
+					cfg->uplinks[i], strerror(werr));
+				f->c.errors++;
+			} else {
+				log_msg(LOG_INFO, "uplink %s: IPv4 forwarding enabled "
+					"(net.ipv4.conf.%s.forwarding=1)", cfg->uplinks[i],
+					cfg->uplinks[i]);
+			}
+		}
 	}
 	/* local ports of flood lists follow ifindex changes */
 	for (unsigned i = 0; i < f->n_flood; i++)

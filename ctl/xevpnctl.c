@@ -149,7 +149,8 @@ static void show_bd(json_t *data)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xevpnctl [-s SOCKET] [-j] show es [ESI|NAME] | mac [VNI] | vtep | df | bd | stats | fib | daemon\n"
-		   "       xevpnctl [-s SOCKET] [-j] show es ESI|NAME traffic|health | show health | show metrics | watch events | trace\n"
+		   "       xevpnctl [-s SOCKET] [-j] show es ESI|NAME traffic|health | show health | show metrics | watch events\n"
+		   "       xevpnctl [-s SOCKET] [-j] trace [--seconds N] [--count N] [--port P] [--vni N] [--drops]\n"
 		   "       xevpnctl [-s SOCKET] [-j] [shell]   (interactive, TAB completion)\n");
 }
 
@@ -178,7 +179,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc || !strcmp(argv[optind], "shell"))
 		return xevpnctl_shell(sock, js);
-	if (!strcmp(argv[optind], "watch"))
+	if (!strcmp(argv[optind], "watch") || !strcmp(argv[optind], "trace"))
 		return xevpnctl_watch(sock, js, argc - optind, argv + optind);
 	for (int i = optind; i < argc; i++) {
 		if (strlen(req) + strlen(argv[i]) + 2 >= sizeof(req)) {

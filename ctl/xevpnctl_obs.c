@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* xevpnctl: `show es ESI traffic`, `show metrics`, `watch events`. */
+/* xevpnctl: `show es ESI traffic`, `show metrics`, `watch events`, `trace`. */
 #include "xevpnctl_obs.h"
 
 #include <errno.h>
@@ -205,6 +205,12 @@ static int print_event(const char *line, bool js)
 	}
 	if (js)
 		printf("%s\n", line);
+	else if (!strcmp(json_string_value(json_object_get(o, "type")) ?: "", "trace"))
+		printf("%s\n", json_string_value(json_object_get(o, "text")) ?: "");
+	else if (!strcmp(json_string_value(json_object_get(o, "type")) ?: "", "trace_end"))
+		fprintf(stderr, "xevpnctl: trace ended: %lld events, %lld lost (ring buffer full)\n",
+			json_integer_value(json_object_get(o, "events")),
+			json_integer_value(json_object_get(o, "lost")));
 	else
 		printf("%s %-8s %s\n", json_string_value(json_object_get(o, "time")),
 		       json_string_value(json_object_get(o, "type")),
@@ -216,20 +222,33 @@ static int print_event(const char *line, bool js)
 
 int xevpnctl_watch(const char *sock, bool js, int argc, char **argv)
 {
-	char buf[1 << 16];
+	char buf[1 << 16], req[256] = "";
 	size_t len = 0;
-	bool acked = false;
+	bool acked = false, trace = argc >= 1 && !strcmp(argv[0], "trace");
 	int fd;
 
-	if (argc != 2 || strcmp(argv[1], "events")) {
+	if (trace) {
+		/* `trace [--seconds N] [--count N] [--port P] [--vni N] [--drops]`: xevpnd checks */
+		for (int i = 0; i < argc; i++) {
+			if (strlen(req) + strlen(argv[i]) + 2 >= sizeof(req)) {
+				fprintf(stderr, "xevpnctl: request too long\n");
+				return 2;
+			}
+			strcat(req, argv[i]);
+			strcat(req, " ");
+		}
+		req[strlen(req) - 1] = '\n';
+	} else if (argc != 2 || strcmp(argv[1], "events")) {
 		fprintf(stderr, "usage: xevpnctl [-j] watch events\n");
 		return 2;
+	} else {
+		strcpy(req, "watch events\n");
 	}
 	signal(SIGPIPE, SIG_IGN);
 	fd = xevpnctl_connect(sock);
 	if (fd < 0)
 		return 1;
-	if (write_all(fd, "watch events\n", 13)) {
+	if (write_all(fd, req, strlen(req))) {
 		fprintf(stderr, "xevpnctl: write: %s\n", strerror(errno));
 		close(fd);
 		return 1;
@@ -271,6 +290,7 @@ int xevpnctl_watch(const char *sock, bool js, int argc, char **argv)
 			len = 0;	/* a line longer than the buffer: drop it */
 	}
 	close(fd);
-	fprintf(stderr, "xevpnctl: xevpnd closed the event stream\n");
+	if (!trace)
+		fprintf(stderr, "xevpnctl: xevpnd closed the event stream\n");
 	return acked ? 0 : 1;
 }

@@ -903,6 +903,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.tick = calloc(1, sizeof(*d.tick));
+	if (!d.tick) {
+		log_msg(LOG_ERR, "out of memory");
+		return 1;
+	}
 	d.tick->d = &d;
 	uv_timer_init(d.loop, &d.tick->h);
 	d.tick->h.data = d.tick;

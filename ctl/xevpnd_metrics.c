@@ -14,6 +14,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <arpa/inet.h>
 
 #include "dp/dp.h"
 #include "evpn.h"
@@ -54,13 +56,20 @@ struct xm_sampler {
 	struct xevpnd_metrics *xm;
 };
 
+struct xm_trace;
+
 struct xm_watcher {
 	struct xevpnd_metrics *xm;
 	uv_stream_t *s;
 	void *owner;		/* memory holding the handle (the CLI connection) */
 	uint64_t dropped;	/* events not sent: client too slow */
+	struct xm_trace *trace;	/* a `trace` client (not in xm->watchers), else NULL */
 	struct xm_watcher *next;
 };
+
+static void trace_stop(struct xm_trace *tr, bool tell_client);
+static bool trace_take(struct xevpnd_metrics *xm, uv_stream_t *stream, void *owner,
+		       const char *line);
 
 struct xm_tee_src {
 	uv_async_t h;
@@ -85,6 +94,7 @@ struct xevpnd_metrics {
 	esi_t *reload_es;			/* in-service local ESes before a reload */
 	unsigned n_reload_es;
 	struct xm_watcher *watchers;
+	struct xm_trace *trace;			/* the running `trace` session, one at a time */
 	uint64_t events, events_dropped;
 	unsigned refs;				/* open handles + 1 until free */
 	bool closing;
@@ -434,6 +444,8 @@ static void watcher_close(struct xm_watcher *w)
 {
 	struct xm_watcher **pp;
 
+	if (w->trace)
+		trace_stop(w->trace, false);	/* the client left: tracing goes off */
 	for (pp = &w->xm->watchers; *pp; pp = &(*pp)->next)
 		if (*pp == w) {
 			*pp = w->next;
@@ -774,6 +786,8 @@ bool xevpnd_metrics_cli_take(struct xevpnd_metrics *xm, uv_stream_t *stream, voi
 	snprintf(buf, sizeof(buf), "%s", line);
 	for (char *t = strtok_r(buf, " \t\r\n", &save); t && argc < 4; t = strtok_r(NULL, " \t\r\n", &save))
 		argv[argc++] = t;
+	if (argc >= 1 && !strcmp(argv[0], "trace"))
+		return trace_take(xm, stream, owner, line);
 	if (argc < 1 || strcmp(argv[0], "watch"))
 		return false;
 	if (argc != 2 || strcmp(argv[1], "events") || xm->closing)
@@ -793,6 +807,344 @@ bool xevpnd_metrics_cli_take(struct xevpnd_metrics *xm, uv_stream_t *stream, voi
 	char *a = strdup(ack);
 	if (a)
 		watcher_send(w, a, sizeof(ack) - 1);
+	return true;
+}
+
+/* ---------- trace mode ---------- */
+
+/*
+ * `trace`: the client's connection becomes a stream of trace events (one
+ * JSON line each, with the text line in "text"). xevpnd arms the dataplane
+ * switch with a deadline: the end of --seconds, or, without it, a lease
+ * renewed while the client reads, so the programs stop tracing by
+ * themselves within XM_TRACE_LEASE_S if xevpnd dies. The session ends at
+ * --count events, at --seconds, or when the client goes away, and disarms.
+ */
+#define XM_TRACE_LEASE_S	10
+#define XM_TRACE_RENEW_MS	2000
+#define XM_TRACE_MAX_S		86400
+
+struct xm_trace_opts {
+	uint64_t seconds, count;
+	uint32_t ifindex, vni, flags;
+};
+
+struct xm_trace {
+	struct xevpnd_metrics *xm;
+	struct xm_watcher *w;	/* NULL once the client is gone */
+	uv_poll_t poll;
+	uv_timer_t timer;
+	struct xm_trace_opts o;
+	uint64_t end_ns;	/* CLOCK_MONOTONIC end of --seconds, 0 = until the client leaves */
+	uint64_t sent;
+	unsigned handles;	/* open uv handles; freed at 0 */
+	bool stopping;
+};
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || !*s || *end || *s == '-' || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* `trace [--seconds N] [--count N] [--port NAME] [--vni N] [--drops]`: 0, or -1 with err set. */
+static int trace_parse(const char *line, struct xm_trace_opts *o, char *err, size_t errlen)
+{
+	char buf[256], *argv[12], *save = NULL;
+	int argc = 0;
+	uint64_t v;
+
+	memset(o, 0, sizeof(*o));
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *t = strtok_r(buf, " \t\r\n", &save); t && argc < 12; t = strtok_r(NULL, " \t\r\n", &save))
+		argv[argc++] = t;
+	if (argc < 1 || strcmp(argv[0], "trace"))
+		return -1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--drops")) {
+			o->flags |= XEVPN_TRACE_CFG_DROPS_ONLY;
+			continue;
+		}
+		if (!val) {
+			snprintf(err, errlen, "trace: %s needs a value", a);
+			return -1;
+		}
+		i++;
+		if (!strcmp(a, "--seconds")) {
+			if (!parse_u64(val, XM_TRACE_MAX_S, &o->seconds) || !o->seconds) {
+				snprintf(err, errlen, "trace: --seconds %s: expected 1..%d", val, XM_TRACE_MAX_S);
+				return -1;
+			}
+		} else if (!strcmp(a, "--count")) {
+			if (!parse_u64(val, UINT32_MAX, &o->count) || !o->count) {
+				snprintf(err, errlen, "trace: --count %s: expected a positive number", val);
+				return -1;
+			}
+		} else if (!strcmp(a, "--vni")) {
+			if (!parse_u64(val, 0xffffff, &v) || !v) {
+				snprintf(err, errlen, "trace: --vni %s: expected 1..16777215", val);
+				return -1;
+			}
+			o->vni = (uint32_t)v;
+		} else if (!strcmp(a, "--port")) {
+			o->ifindex = if_nametoindex(val);
+			if (!o->ifindex) {
+				snprintf(err, errlen, "trace: --port %s: no such interface", val);
+				return -1;
+			}
+		} else {
+			snprintf(err, errlen, "trace: unknown option %s (--seconds N, --count N, "
+				 "--port NAME, --vni N, --drops)", a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void trace_handle_closed(uv_handle_t *h)
+{
+	struct xm_trace *tr = h->data;
+
+	if (h == (uv_handle_t *)&tr->poll && tr->xm->src.dp)
+		xevpn_dp_trace_close(tr->xm->src.dp);	/* its fd was the poll's */
+	if (--tr->handles)
+		return;
+	if (tr->xm->trace == tr)
+		tr->xm->trace = NULL;
+	xm_unref(tr->xm);
+	free(tr);
+}
+
+static void trace_send(struct xm_trace *tr, json_t *o)
+{
+	char *line = json_dumps(o, JSON_COMPACT);
+	size_t len;
+
+	json_decref(o);
+	if (!line || !tr->w) {
+		free(line);
+		return;
+	}
+	len = strlen(line);
+	line = realloc(line, len + 2);
+	if (!line)
+		return;
+	line[len] = '\n';
+	line[len + 1] = 0;
+	watcher_send(tr->w, line, len + 1);
+}
+
+static void trace_stop(struct xm_trace *tr, bool tell_client)
+{
+	struct xm_watcher *w = tr->w;
+	struct xevpn_trace_cfg cfg = { 0 };
+
+	if (tr->stopping)
+		return;
+	tr->stopping = true;
+	xevpn_dp_trace_set(tr->xm->src.dp, false, 0);
+	xevpn_dp_trace_get(tr->xm->src.dp, &cfg);
+	uv_poll_stop(&tr->poll);
+	uv_timer_stop(&tr->timer);
+	uv_close((uv_handle_t *)&tr->poll, trace_handle_closed);
+	uv_close((uv_handle_t *)&tr->timer, trace_handle_closed);
+	if (!w)
+		return;
+	tr->w = NULL;
+	w->trace = NULL;
+	if (tell_client) {
+		char *line = NULL;
+		json_t *o = json_pack("{ss sI sI}", "type", "trace_end", "events", (json_int_t)tr->sent,
+				      "lost", (json_int_t)cfg.lost);
+
+		if (o)
+			line = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		if (line) {
+			size_t len = strlen(line);
+			char *l2 = realloc(line, len + 2);
+
+			if (l2) {
+				l2[len] = '\n';
+				l2[len + 1] = 0;
+				watcher_send(w, l2, len + 1);
+			} else {
+				free(line);
+			}
+		}
+		/* let the queued lines reach the client, then close (watcher_finish's way) */
+		struct xm_shutdown *sd = calloc(1, sizeof(*sd));
+
+		if (sd) {
+			sd->w = w;
+			if (!uv_shutdown(&sd->req, w->s, watcher_shut))
+				return;
+			free(sd);
+		}
+	}
+	if (!uv_is_closing((uv_handle_t *)w->s))
+		uv_close((uv_handle_t *)w->s, watcher_closed);
+}
+
+static const char *port_name(uint32_t ifindex, char buf[IF_NAMESIZE])
+{
+	return ifindex && if_indextoname(ifindex, buf) ? buf : NULL;
+}
+
+static json_t *trace_event_json(const struct xevpn_trace_event *ev)
+{
+	char in[IF_NAMESIZE], out[IF_NAMESIZE], text[320], smac[18], dmac[18], ts[40];
+	char vs[INET_ADDRSTRLEN] = "", vd[INET_ADDRSTRLEN] = "";
+	const char *in_name = port_name(ev->ifindex, in), *out_name = port_name(ev->out_ifindex, out);
+	uint64_t wall = xevpn_dp_trace_wall_ns(ev->ts_ns);
+	const char *verdict = xevpn_ctr_name(ev->ctr);
+	time_t sec = (time_t)(wall / 1000000000ULL);
+	struct tm tm;
+	json_t *o;
+
+	xevpn_dp_trace_format(ev, wall, in_name, out_name, text, sizeof(text));
+	snprintf(smac, sizeof(smac), "%02x:%02x:%02x:%02x:%02x:%02x", ev->smac[0], ev->smac[1],
+		 ev->smac[2], ev->smac[3], ev->smac[4], ev->smac[5]);
+	snprintf(dmac, sizeof(dmac), "%02x:%02x:%02x:%02x:%02x:%02x", ev->dmac[0], ev->dmac[1],
+		 ev->dmac[2], ev->dmac[3], ev->dmac[4], ev->dmac[5]);
+	if (ev->vtep_src)
+		inet_ntop(AF_INET, &ev->vtep_src, vs, sizeof(vs));
+	if (ev->vtep_dst)
+		inet_ntop(AF_INET, &ev->vtep_dst, vd, sizeof(vd));
+	gmtime_r(&sec, &tm);
+	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(wall % 1000000000ULL / 1000));
+	o = json_pack("{ss ss ss ss sI ss* sI ss* ss* sb sI sI ss ss sI sI sI sI sI}", "type", "trace",
+		      "time", ts, "text", text, "hook", xevpn_trace_hook_name(ev->hook), "ifindex",
+		      (json_int_t)ev->ifindex, "port", in_name, "out_ifindex",
+		      (json_int_t)ev->out_ifindex, "out_port", out_name, "verdict", verdict, "drop",
+		      (int)!!(ev->flags & XEVPN_TRACE_F_DROP), "vni", (json_int_t)ev->vni, "vlan",
+		      (json_int_t)ev->vlan, "smac", smac, "dmac", dmac, "ethertype",
+		      (json_int_t)ntohs(ev->ethertype), "es_id", (json_int_t)ev->es_id, "flow_hash",
+		      (json_int_t)ev->flow_hash, "len", (json_int_t)ev->pkt_len, "cpu",
+		      (json_int_t)ev->cpu);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "vtep_src", *vs ? json_string(vs) : json_null());
+	json_object_set_new(o, "vtep_dst", *vd ? json_string(vd) : json_null());
+	json_object_set_new(o, "bum", json_boolean(ev->flags & XEVPN_TRACE_F_BUM));
+	json_object_set_new(o, "from_overlay", json_boolean(ev->flags & XEVPN_TRACE_F_FROM_OVERLAY));
+	return o;
+}
+
+static int trace_event_cb(void *ctx, const struct xevpn_trace_event *ev)
+{
+	struct xm_trace *tr = ctx;
+	json_t *o;
+
+	if (tr->stopping || !tr->w || (tr->o.count && tr->sent >= tr->o.count))
+		return 0;
+	o = trace_event_json(ev);
+	if (o)
+		trace_send(tr, o);
+	tr->sent++;
+	return 0;
+}
+
+static void trace_readable(uv_poll_t *h, int status, int events)
+{
+	struct xm_trace *tr = h->data;
+
+	if (tr->stopping)
+		return;
+	xevpn_dp_trace_consume(tr->xm->src.dp);
+	if (tr->o.count && tr->sent >= tr->o.count)
+		trace_stop(tr, true);
+}
+
+static void trace_tick(uv_timer_t *h)
+{
+	struct xm_trace *tr = h->data;
+	uint64_t now = xevpn_dp_mono_ns();
+
+	if (tr->stopping)
+		return;
+	if (tr->end_ns && now >= tr->end_ns) {
+		xevpn_dp_trace_consume(tr->xm->src.dp);	/* the last events of the window */
+		trace_stop(tr, true);
+		return;
+	}
+	if (!tr->end_ns)
+		xevpn_dp_trace_set(tr->xm->src.dp, true, now + XM_TRACE_LEASE_S * 1000000000ULL);
+}
+
+/* Start a session on the client's stream; false (nothing taken) when it cannot. */
+static bool trace_take(struct xevpnd_metrics *xm, uv_stream_t *stream, void *owner,
+		       const char *line)
+{
+	struct xevpn_dp *dp = xm->src.dp;
+	struct xm_trace_opts o;
+	struct xm_watcher *w;
+	struct xm_trace *tr;
+	char err[160];
+	uint64_t now;
+	int fd;
+
+	if (!dp || xm->trace || xm->closing || trace_parse(line, &o, err, sizeof(err)))
+		return false;	/* xevpnd_metrics_command() says why */
+	tr = calloc(1, sizeof(*tr));
+	w = calloc(1, sizeof(*w));
+	if (!tr || !w || xevpn_dp_trace_open(dp, trace_event_cb, tr)) {
+		free(tr);
+		free(w);
+		return false;
+	}
+	fd = xevpn_dp_trace_fd(dp);
+	if (fd < 0 || uv_poll_init(xm->loop, &tr->poll, fd)) {
+		xevpn_dp_trace_close(dp);
+		free(tr);
+		free(w);
+		return false;
+	}
+	tr->xm = xm;
+	tr->w = w;
+	tr->o = o;
+	tr->poll.data = tr;
+	uv_timer_init(xm->loop, &tr->timer);
+	tr->timer.data = tr;
+	tr->handles = 2;
+	xm->refs++;		/* the session's */
+	xm->trace = tr;
+	w->xm = xm;
+	w->s = stream;
+	w->owner = owner;
+	w->trace = tr;
+	uv_read_stop(stream);
+	stream->data = w;
+	xm->refs++;		/* the watcher's, as for watch events */
+	uv_read_start(stream, watcher_alloc, watcher_read);
+
+	now = xevpn_dp_mono_ns();
+	tr->end_ns = o.seconds ? now + o.seconds * 1000000000ULL : 0;
+	xevpn_dp_trace_filter(dp, o.ifindex, o.vni, o.flags);
+	xevpn_dp_trace_set(dp, true, tr->end_ns ? tr->end_ns : now + XM_TRACE_LEASE_S * 1000000000ULL);
+	uv_poll_start(&tr->poll, UV_READABLE, trace_readable);
+	if (o.seconds) /* the deadline is the end: one tick then (and again if early) */
+		uv_timer_start(&tr->timer, trace_tick, o.seconds * 1000, 100);
+	else /* renew the lease while the client reads */
+		uv_timer_start(&tr->timer, trace_tick, XM_TRACE_RENEW_MS, XM_TRACE_RENEW_MS);
+	trace_send(tr, json_pack("{sb s{ss sI sI sI sI sb}}", "ok", 1, "data", "tracing", "on",
+				 "seconds", (json_int_t)o.seconds, "count", (json_int_t)o.count,
+				 "ifindex", (json_int_t)o.ifindex, "vni", (json_int_t)o.vni,
+				 "drops_only", (int)!!(o.flags & XEVPN_TRACE_CFG_DROPS_ONLY)));
+	log_msg(LOG_INFO, "trace: on (%s%llu s, %llu events max)", o.seconds ? "" : "lease ",
+		(unsigned long long)(o.seconds ? o.seconds : XM_TRACE_LEASE_S),
+		(unsigned long long)o.count);
 	return true;
 }
 
@@ -931,14 +1283,6 @@ static json_t *traffic_json(struct xevpnd_metrics *xm, const char *sel)
 	return json_pack("{sb so}", "ok", 1, "data", o);
 }
 
-/* What `xevpnctl trace` needs and the dataplane does not have yet. */
-#define XM_TRACE_MISSING                                                                       \
-	"trace mode is not available: the dataplane has no trace ring. It needs, per "        \
-	"docs/observability.md: struct xevpn_trace_event in include/xevpn/trace.h, the "      \
-	"xevpn_trace_cfg switch map and the xevpn_trace ring buffer in bpf/, and one "        \
-	"event per decision from the XDP and TC programs. Meanwhile: perf record -e 'xdp:*' " \
-	"and the per-verdict counters (show metrics, bpftool map dump of xevpn_ctr)"
-
 json_t *xevpnd_metrics_command(struct xevpnd_metrics *xm, const char *line)
 {
 	char buf[256], *argv[8], *save = NULL;
@@ -948,10 +1292,18 @@ json_t *xevpnd_metrics_command(struct xevpnd_metrics *xm, const char *line)
 	for (char *t = strtok_r(buf, " \t\r\n", &save); t && argc < 8; t = strtok_r(NULL, " \t\r\n", &save))
 		argv[argc++] = t;
 	if (argc >= 1 && !strcmp(argv[0], "trace")) {
-		if (xm && xm->src.dp && xevpn_dp_map_fd(xm->src.dp, "xevpn_trace") >= 0)
+		/* a session that started took the connection: here it could not */
+		struct xm_trace_opts o;
+		char err[160];
+
+		if (trace_parse(line, &o, err, sizeof(err)))
+			return json_pack("{sb ss}", "ok", 0, "error", err);
+		if (!xm || !xm->src.dp)
+			return json_pack("{sb ss}", "ok", 0, "error", "trace: no dataplane");
+		if (xm->trace)
 			return json_pack("{sb ss}", "ok", 0, "error",
-					 "the dataplane has a trace ring but this xevpnd cannot read it yet");
-		return json_pack("{sb ss}", "ok", 0, "error", XM_TRACE_MISSING);
+					 "trace: a trace session is already running");
+		return json_pack("{sb ss}", "ok", 0, "error", "trace: cannot start (out of memory or ring buffer)");
 	}
 	if (argc == 4 && !strcmp(argv[0], "show") && !strcmp(argv[1], "es") &&
 	    !strcmp(argv[3], "traffic"))
@@ -1028,6 +1380,8 @@ void xevpnd_metrics_free(struct xevpnd_metrics *xm)
 		return;
 	if (xm->tee)
 		tee_drain(&xm->tee->h);	/* the last lines, e.g. why we exit */
+	if (xm->trace)
+		trace_stop(xm->trace, true);
 	xm->closing = true;
 	tee_stop(xm);
 	while (xm->watchers)

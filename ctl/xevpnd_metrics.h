@@ -115,7 +115,7 @@ int xevpnd_events_capture_stderr(struct xevpnd_metrics *xm);
  * the line is not one of them:
  *   show es ESI|NAME traffic    per-member EWMA rates
  *   show metrics                the registry rendered: {"content_type", "text"}
- *   trace ...                   an error saying what the dataplane lacks
+ *   trace ...                   why a trace session could not start
  */
 json_t *xevpnd_metrics_command(struct xevpnd_metrics *xm, const char *line);
 

@@ -10,4 +10,4 @@ $(O)/demo/%.o: CFLAGS += -Wno-format-truncation
 
 $(DEMO_BIN): $(O)/demo/fabric-demo.o $(O)/selftests/libfabricrun.a $(O)/selftests/libharness.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(HARNESS_LDLIBS) -lpthread
+	$(CC) $(LDFLAGS) $^ -o $@ $(HARNESS_LDLIBS) $(LIBS_JSON) -lpthread

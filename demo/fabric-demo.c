@@ -9,6 +9,11 @@
  *               +--- [leaf2 xevpnd] acc0 ---- nic1 -+- lag0 [server] 198.51.100.10
  *               +--- [leaf3 xevpnd] acc0 ---- eth0      [host3]  198.51.100.30
  *
+ * Every leaf also runs the authenticated heartbeat through the overlay (a
+ * beat every 100 ms; a leaf silent for 3 beats is dead): the last step kills
+ * leaf2 like a box losing power and shows leaf1 and leaf3 acting on the
+ * missing beats long before BGP's hold timer.
+ *
  * Usage: fabric-demo [--hold] [--rate PPS]
  *   --hold   bring the fabric up, print how to look around, wait for Ctrl-C
  * Everything lives under the run prefix (namespaces <prefix>-*); it is torn
@@ -170,6 +175,35 @@ static int rows_until_group(struct live *l, uint32_t es_id, unsigned int want, i
 	}
 }
 
+/* `xevpnctl <cmd>` on a leaf, indented. */
+static void show_ctl(int leaf, const char *cmd)
+{
+	static char out[16384];
+	int rc = fn_ctl(&fab, leaf, false, cmd, out, sizeof(out));
+
+	printf("    %s$ xevpnctl %s%s\n", color ? "\033[2m" : "", cmd, color ? "\033[0m" : "");
+	if (rc) {
+		printf("      (xevpnctl on %s failed: %s)\n", fab.x.leaf[leaf].ns,
+		       rc < 0 ? strerror(-rc) : "exit status");
+		return;
+	}
+	for (char *save = NULL, *line = strtok_r(out, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		printf("      %s\n", line);
+	fflush(stdout);
+}
+
+/* leaf2 as a box that loses power: links first (no BGP NOTIFICATION, no
+ * TCP FIN reach anyone), then its processes. */
+static void leaf2_power_off(void)
+{
+	xt_link_down(fab.x.leaf[1].ns, fab.x.leaf[1].uplink);
+	xt_fabric_lag_member_set(&fab.x, 1, false);
+	xt_link_down(fab.x.leaf[1].ns, fab.x.leaf[1].access);
+	fn_xevpnd_kill(&fab, 1);
+	xt_proc_kill(&fab.x.leaf[1].bgp.proc);
+}
+
 static void hold_until_signal(void)
 {
 	sigset_t set;
@@ -264,6 +298,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	banner("Heartbeat",
+	       "each leaf beats every 100 ms over IPv6 link-local multicast through the overlay "
+	       "itself (hb0 -> XDP -> TC replication -> VXLAN), HMAC-signed; leaf3's view:");
+	show_ctl(2, "show health");
+
 	banner("Active/active", "64 UDP flows each way, both server links carry traffic");
 	if (live_start(&l))
 		goto out;
@@ -306,6 +345,27 @@ int main(int argc, char **argv)
 	}
 	live_rows(&l, 3);
 	live_stop(&l, "restore");
+
+	if (fn_es_group_by_id(&fab, 2, es_id, &g) || g.count != 2)
+		goto out;
+	banner("Killing leaf2 entirely",
+	       "uplink, server link, xevpnd and gobgpd go at once, like a power loss: BGP "
+	       "would notice after its hold time (9 s); leaf1 and leaf3 act on the missing beats");
+	if (live_start(&l))
+		goto out;
+	live_rows(&l, 2);
+	t0 = xt_now_ms();
+	leaf2_power_off();
+	live_event("-> leaf2 powered off");
+	if (rows_until_group(&l, es_id, 1, 20000, &t1))
+		printf("    leaf3's ES group did not shrink within 20 s\n");
+	else
+		printf("    leaf3 pruned leaf2 %llu ms after it died (heartbeat: 3 missed beats "
+		       "of 100 ms, then 3 unfit samples)\n",
+		       (unsigned long long)(t1 - t0));
+	live_rows(&l, 2);
+	live_stop(&l, "leaf failure");
+	show_ctl(2, "show health");
 
 out:
 	banner("Tearing down", NULL);

@@ -378,6 +378,7 @@ static __always_inline __u32 parse_overlay(struct cursor *c, const struct xevpn_
 		return XEVPN_CTR_DROP_MALFORMED_L3;
 	if (!cfg || !cfg->vtep_ip || ip->daddr != cfg->vtep_ip || ip->protocol != IPPROTO_UDP)
 		return XEVPN_CTR_PASS_STACK;
+	o->src_vtep = ip->saddr;
 	dport = cfg->vxlan_port ? cfg->vxlan_port : bpf_htons(XEVPN_VXLAN_PORT);
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
 		/* a later fragment has no UDP header: any UDP fragment to the VTEP counts */
@@ -396,7 +397,6 @@ static __always_inline __u32 parse_overlay(struct cursor *c, const struct xevpn_
 	o->vni = bpf_ntohl(vx->vni) >> XEVPN_VXLAN_VNI_SHIFT;
 	if (!bpf_map_lookup_elem(&xevpn_bd, &o->vni))
 		return XEVPN_CTR_DROP_UNKNOWN_VNI;
-	o->src_vtep = ip->saddr;
 	o->outer_len = c->pos - start;
 	o->inner = parse_eth(c);
 	if (!o->inner)

@@ -13,8 +13,9 @@
 /* Bytes made linear before parsing: outer headers with options + inner L2-L4. */
 #define TC_PULL_LEN 192
 
-static __always_inline int tc_verdict(int action, __u32 ctr, __u32 bytes)
+static __always_inline int tc_verdict(struct trace_rec *t, int action, __u32 ctr, __u32 bytes)
 {
+	trace_verdict(t, ctr);
 	ctr_add(ctr, bytes);
 	return action;
 }
@@ -174,34 +175,37 @@ static __always_inline void flood_remote(struct __sk_buff *skb, const struct xev
  * let the kernel resolve the neighbour (bpf_redirect_neigh, IPv4 inner only:
  * it needs skb->protocol to match the outer header).
  */
-static __always_inline int tc_encap_neigh(struct __sk_buff *skb, const struct xevpn_config *cfg,
-					  const struct fwd *f, __u32 vni, __u32 hash, __u32 bytes)
+static __always_inline int tc_encap_neigh(struct __sk_buff *skb, struct trace_rec *t,
+					  const struct xevpn_config *cfg, const struct fwd *f, __u32 vni,
+					  __u32 hash, __u32 bytes)
 {
 	struct encap_params p = {};
 	struct outer_buf o = {};
 	__u32 oif, ctr;
 
 	if (skb->protocol != bpf_htons(ETH_P_IP))
-		return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_NO_NEIGH, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_NO_NEIGH, bytes);
 	p.inner_len = skb->len;
 	p.vni = vni;
 	p.sport = flow_sport(hash);
 	ctr = route_vtep(skb, skb->ifindex, cfg, f->vtep, &p, &oif);
 	if (ctr && ctr != XEVPN_CTR_FIB_FALLBACK)
-		return tc_verdict(TC_ACT_SHOT, ctr, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, ctr, bytes);
 	if (bpf_skb_change_head(skb, OUTER_LEN, 0))
-		return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 	p.dmac[0] = 0x02; /* placeholder, unicast: the neighbour layer rewrites both MACs */
 	build_outer(&o.eth, &p);
 	if (bpf_skb_store_bytes(skb, 0, &o.eth, OUTER_LEN, 0))
-		return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+	trace_out(t, XEVPN_CTR_TC_ENCAP_NEIGH, oif, f->vtep);
 	ctr_add(XEVPN_CTR_TC_ENCAP_NEIGH, bytes);
 	if (!ctr)
 		return bpf_redirect(oif, 0);
 	return bpf_redirect_neigh(oif, NULL, 0, 0);
 }
 
-static __always_inline int tc_access(struct __sk_buff *skb, const struct xevpn_port *port)
+static __always_inline int tc_access(struct __sk_buff *skb, const struct xevpn_port *port,
+				     struct trace_rec *t)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	__u32 bytes = skb->len, ifindex = skb->ifindex, vni = 0, ctr, hash, copies = 0, bd_flags = 0;
@@ -214,49 +218,59 @@ static __always_inline int tc_access(struct __sk_buff *skb, const struct xevpn_p
 
 	cursor_init(&c, data, end);
 	if (parse_l2(&c, &l2))
-		return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_MALFORMED_L2, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_MALFORMED_L2, bytes);
+	trace_frame(t, l2.eth, l2.proto);
 	tagged = l2.hlen > sizeof(struct ethhdr);
 	if (!tagged && skb->vlan_present) { /* tag already taken out by the stack */
 		tagged = 1;
 		l2.vlan = skb->vlan_tci & VLAN_VID_MASK;
 	}
 	ctr = access_admit(port, ifindex, tagged, l2.vlan, &vni, &bd_flags, NULL);
+	if (t->on) {
+		t->vni = vni;
+		t->vlan = l2.vlan;
+		t->flags |= tagged ? XEVPN_TRACE_F_TAGGED : 0;
+	}
 	if (ctr)
-		return tc_verdict(TC_ACT_SHOT, ctr, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, ctr, bytes);
 	if (mac_is_multicast(l2.eth->h_source) || mac_is_zero(l2.eth->h_source))
-		return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_BAD_SRC_MAC, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_BAD_SRC_MAC, bytes);
 	hash = flow_hash(l2.eth, l2.proto, c);
 	cfg = config_get();
 	if (!mac_is_multicast(l2.eth->h_dest)) {
 		struct flow_src fs = { .have = 1, .hash = hash };
 
 		resolve_dst(l2.eth->h_dest, vni, &fs, &f);
+		t->es_id = f.es_id;
+		if (f.es_id && f.kind == FWD_REMOTE)
+			t->hash = hash;
 		if (f.kind == FWD_DROP)
-			return tc_verdict(TC_ACT_SHOT, f.ctr, bytes);
+			return tc_verdict(t, TC_ACT_SHOT, f.ctr, bytes);
 		if (f.kind == FWD_LOCAL && f.ifindex == ifindex)
-			return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_HAIRPIN, bytes);
+			return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_HAIRPIN, bytes);
 		if (f.kind != FWD_MISS && tagged && bpf_skb_vlan_pop(skb))
-			return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+			return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 		if (f.kind == FWD_LOCAL) {
 			if (f.vlan && bpf_skb_vlan_push(skb, bpf_htons(ETH_P_8021Q), f.vlan))
-				return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+				return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+			trace_out(t, XEVPN_CTR_LOCAL_FWD, f.ifindex, 0);
 			ctr_add(XEVPN_CTR_LOCAL_FWD, bytes);
 			return bpf_redirect(f.ifindex, 0);
 		}
 		if (f.kind == FWD_REMOTE)
-			return tc_encap_neigh(skb, cfg, &f, vni, hash, bytes);
+			return tc_encap_neigh(skb, t, cfg, &f, vni, hash, bytes);
 	}
 	fl = bpf_map_lookup_elem(&xevpn_flood, &vni);
 	if (!fl)
-		return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_FLOOD_EMPTY, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_FLOOD_EMPTY, bytes);
 	if (tagged && bpf_skb_vlan_pop(skb))
-		return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 	flood_local(skb, fl, vni, 0, 0, &copies);
 	flood_remote(skb, fl, vni, hash, &copies);
-	return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_TC_FLOODED, bytes);
+	return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_TC_FLOODED, bytes);
 }
 
-static __always_inline int tc_uplink(struct __sk_buff *skb)
+static __always_inline int tc_uplink(struct __sk_buff *skb, struct trace_rec *t)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	__u32 bytes = skb->len, ctr, copies = 0, vni;
@@ -269,44 +283,71 @@ static __always_inline int tc_uplink(struct __sk_buff *skb)
 	__be32 src_vtep;
 
 	cursor_init(&c, data, end);
+	if (t->on && data + sizeof(struct ethhdr) <= end) /* outer, until the inner is known */
+		trace_frame(t, data, ((struct ethhdr *)data)->h_proto);
 	ctr = parse_overlay(&c, cfg, &o);
+	if (t->on) {
+		t->vni = o.vni;
+		t->vtep_src = o.src_vtep;
+		if (!ctr) {
+			t->flags &= ~XEVPN_TRACE_F_BUM;
+			trace_frame(t, o.inner, o.inner_proto);
+			t->flags |= XEVPN_TRACE_F_FROM_OVERLAY;
+		}
+	}
 	if (ctr == XEVPN_CTR_PASS_STACK)
-		return tc_verdict(TC_ACT_OK, XEVPN_CTR_TC_PASS, bytes);
+		return tc_verdict(t, TC_ACT_OK, XEVPN_CTR_TC_PASS, bytes);
 	if (ctr)
-		return tc_verdict(TC_ACT_SHOT, ctr, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, ctr, bytes);
 	vni = o.vni;
 	src_vtep = o.src_vtep;
 	if (!mac_is_multicast(o.inner->h_dest)) {
 		k.vni = vni;
 		__builtin_memcpy(k.mac, o.inner->h_dest, ETH_ALEN);
 		if (bpf_map_lookup_elem(&xevpn_fdb, &k)) /* known: XDP's job */
-			return tc_verdict(TC_ACT_OK, XEVPN_CTR_TC_PASS, bytes);
+			return tc_verdict(t, TC_ACT_OK, XEVPN_CTR_TC_PASS, bytes);
 	}
 	fl = bpf_map_lookup_elem(&xevpn_flood, &vni);
 	if (!fl)
-		return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_FLOOD_EMPTY, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_FLOOD_EMPTY, bytes);
 	__builtin_memcpy(&inner, o.inner, sizeof(inner));
 	/* remove outer IP/UDP/VXLAN + inner Ethernet after the outer MAC header, then
 	 * write the inner Ethernet header over the outer one */
 	if (bpf_skb_adjust_room(skb, -(__s32)o.outer_len, BPF_ADJ_ROOM_MAC, 0) ||
 	    bpf_skb_store_bytes(skb, 0, &inner, sizeof(inner), 0))
-		return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
+		return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_DROP_ENCAP_FAILED, bytes);
 	flood_local(skb, fl, vni, 1, src_vtep, &copies);
-	return tc_verdict(TC_ACT_SHOT, XEVPN_CTR_TC_FLOODED, bytes);
+	return tc_verdict(t, TC_ACT_SHOT, XEVPN_CTR_TC_FLOODED, bytes);
 }
 
-static __always_inline int tc_ingress_body(struct __sk_buff *skb)
+static __always_inline int tc_decide(struct __sk_buff *skb, struct trace_rec *t, __u8 *hook)
 {
 	__u32 ifindex = skb->ifindex, len = skb->len;
 	struct xevpn_port *port;
 
 	port = bpf_map_lookup_elem(&xevpn_port, &ifindex);
 	if (!port || (port->role != XEVPN_PORT_ACCESS && port->role != XEVPN_PORT_UPLINK))
-		return tc_verdict(TC_ACT_OK, XEVPN_CTR_TC_PASS, len);
+		return tc_verdict(t, TC_ACT_OK, XEVPN_CTR_TC_PASS, len);
 	bpf_skb_pull_data(skb, len < TC_PULL_LEN ? len : TC_PULL_LEN);
-	if (port->role == XEVPN_PORT_ACCESS)
-		return tc_access(skb, port);
-	return tc_uplink(skb);
+	if (port->role == XEVPN_PORT_ACCESS) {
+		*hook = XEVPN_TRACE_TC_ACCESS;
+		return tc_access(skb, port, t);
+	}
+	*hook = XEVPN_TRACE_TC_UPLINK;
+	return tc_uplink(skb, t);
+}
+
+static __always_inline int tc_ingress_body(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex, len = skb->len;
+	__u8 hook = XEVPN_TRACE_TC_OTHER;
+	struct trace_rec t = {};
+	int act;
+
+	t.on = trace_armed();
+	act = tc_decide(skb, &t, &hook);
+	trace_end(&t, hook, ifindex, len);
+	return act;
 }
 
 #endif

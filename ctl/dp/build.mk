@@ -1,6 +1,6 @@
 # libxevpn-dp: userspace side of the XDP/TC dataplane (ctl/dp/dp.h).
 # Link: $(DP_LIB) $(LIBS_BPF)
-DP_SRCS := ctl/dp/dp.c
+DP_SRCS := ctl/dp/dp.c ctl/dp/trace_fmt.c
 DP_OBJS := $(patsubst %.c,$(O)/%.o,$(DP_SRCS))
 DP_LIB  := $(O)/ctl/libxevpn-dp.a
 BINS    += $(DP_LIB)

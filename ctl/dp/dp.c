@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "dp/dp.h"
@@ -36,6 +38,10 @@ struct xevpn_dp {
 	struct ring_buffer *rb;
 	xevpn_dp_learn_cb learn_cb;
 	void *learn_ctx;
+	struct ring_buffer *trace_rb;
+	xevpn_dp_trace_cb trace_cb;
+	void *trace_ctx;
+	bool trace_discard; /* draining what an earlier reader left in the ring */
 };
 
 static int mkdir_p(const char *path)
@@ -239,6 +245,7 @@ void xevpn_dp_close(struct xevpn_dp *dp)
 	if (!dp)
 		return;
 	ring_buffer__free(dp->rb);
+	ring_buffer__free(dp->trace_rb);
 	for (unsigned int i = 0; i < dp->n_links; i++)
 		bpf_link__destroy(dp->links[i].link); /* pinned links stay attached */
 	xevpn__destroy(dp->skel);
@@ -639,18 +646,25 @@ static int nh_inner_new(struct xevpn_dp *dp, const __be32 *vteps, unsigned int n
 		g.vtep[i] = vteps[i];
 	}
 	/*
-	 * Typed with the object's BTF like the declared inner template: kernels
-	 * before 6.8 compare BTF ids when an inner map is swapped in, and reject
-	 * an untyped one (EINVAL on 6.1).
+	 * Typed with the object's BTF like the inner template libbpf created from
+	 * the declaration: before 6.8 the kernel compares BTF-derived fields
+	 * (timer offset) when an inner map is swapped in and rejects an untyped
+	 * map with EINVAL. libbpf drops the template after load, so the type ids
+	 * are looked up by name.
 	 */
-	struct bpf_map *tmpl = bpf_map__inner_map(dp->skel->maps.xevpn_es_nh);
+	struct btf *btf = bpf_object__btf(dp->skel->obj);
 	int btf_fd = bpf_object__btf_fd(dp->skel->obj);
 	LIBBPF_OPTS(bpf_map_create_opts, mopts);
 
-	if (tmpl && btf_fd >= 0 && bpf_map__btf_value_type_id(tmpl)) {
-		mopts.btf_fd = btf_fd;
-		mopts.btf_key_type_id = bpf_map__btf_key_type_id(tmpl);
-		mopts.btf_value_type_id = bpf_map__btf_value_type_id(tmpl);
+	if (btf && btf_fd >= 0) {
+		int key_id = btf__find_by_name_kind(btf, "__u32", BTF_KIND_TYPEDEF);
+		int val_id = btf__find_by_name_kind(btf, "xevpn_nh_group", BTF_KIND_STRUCT);
+
+		if (key_id > 0 && val_id > 0) {
+			mopts.btf_fd = btf_fd;
+			mopts.btf_key_type_id = key_id;
+			mopts.btf_value_type_id = val_id;
+		}
 	}
 
 	/* filled and frozen before anyone can see it */
@@ -880,4 +894,100 @@ int xevpn_dp_learn_fd(struct xevpn_dp *dp)
 int xevpn_dp_learn_consume(struct xevpn_dp *dp)
 {
 	return dp->rb ? ring_buffer__consume(dp->rb) : -EINVAL;
+}
+
+/* ---------- trace mode ---------- */
+
+__u64 xevpn_dp_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static struct xevpn_trace_cfg *trace_cfg(struct xevpn_dp *dp)
+{
+	return dp->skel->bss ? &dp->skel->bss->xevpn_trace_cfg : NULL;
+}
+
+int xevpn_dp_trace_filter(struct xevpn_dp *dp, __u32 ifindex, __u32 vni, __u32 flags)
+{
+	struct xevpn_trace_cfg *c = trace_cfg(dp);
+
+	if (!c)
+		return -EOPNOTSUPP;
+	__atomic_store_n(&c->ifindex, ifindex, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->vni, vni, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->flags, flags, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int xevpn_dp_trace_set(struct xevpn_dp *dp, bool enable, __u64 until_ns)
+{
+	struct xevpn_trace_cfg *c = trace_cfg(dp);
+
+	if (!c)
+		return -EOPNOTSUPP;
+	if (enable && !until_ns)
+		until_ns = xevpn_dp_mono_ns() + XEVPN_DP_TRACE_DEFAULT_S * 1000000000ULL;
+	__atomic_store_n(&c->until_ns, enable ? until_ns : 0, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int xevpn_dp_trace_get(struct xevpn_dp *dp, struct xevpn_trace_cfg *out)
+{
+	struct xevpn_trace_cfg *c = trace_cfg(dp);
+
+	if (!c)
+		return -EOPNOTSUPP;
+	out->until_ns = __atomic_load_n(&c->until_ns, __ATOMIC_SEQ_CST);
+	out->ifindex = c->ifindex;
+	out->vni = c->vni;
+	out->flags = c->flags;
+	out->pad = 0;
+	out->lost = __atomic_load_n(&c->lost, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int trace_sample(void *ctx, void *data, size_t size)
+{
+	struct xevpn_dp *dp = ctx;
+
+	if (dp->trace_discard || size < sizeof(struct xevpn_trace_event))
+		return 0;
+	return dp->trace_cb(dp->trace_ctx, data);
+}
+
+int xevpn_dp_trace_open(struct xevpn_dp *dp, xevpn_dp_trace_cb cb, void *ctx)
+{
+	if (dp->trace_rb)
+		return -EALREADY;
+	dp->trace_cb = cb;
+	dp->trace_ctx = ctx;
+	dp->trace_rb = ring_buffer__new(bpf_map__fd(dp->skel->maps.xevpn_trace), trace_sample, dp,
+					NULL);
+	if (!dp->trace_rb)
+		return -errno;
+	/* events of an earlier session (the ring is pinned) are not this reader's */
+	dp->trace_discard = true;
+	ring_buffer__consume(dp->trace_rb);
+	dp->trace_discard = false;
+	return 0;
+}
+
+int xevpn_dp_trace_fd(struct xevpn_dp *dp)
+{
+	return dp->trace_rb ? ring_buffer__epoll_fd(dp->trace_rb) : -EINVAL;
+}
+
+int xevpn_dp_trace_consume(struct xevpn_dp *dp)
+{
+	return dp->trace_rb ? ring_buffer__consume(dp->trace_rb) : -EINVAL;
+}
+
+void xevpn_dp_trace_close(struct xevpn_dp *dp)
+{
+	ring_buffer__free(dp->trace_rb);
+	dp->trace_rb = NULL;
 }

@@ -37,6 +37,8 @@
  * Readers: counters (sum over CPUs) by index or by name, FDB walk, ES group.
  * Learn events: xevpn_dp_learn_fd() is an epoll fd to watch (uv_poll),
  *   xevpn_dp_learn_consume() drains the ring, calling cb per event.
+ * Trace mode: xevpn_dp_trace_set() arms it until a deadline, the trace
+ *   reader works like the learn reader (include/xevpn/trace.h).
  *
  * Attachment goes through netlink of the calling thread's network namespace
  * (ifindex is per namespace): call xevpn_dp_attach() from inside it.
@@ -56,6 +58,7 @@
 #include <xevpn/counters.h>
 #include <xevpn/events.h>
 #include <xevpn/vxlan.h>
+#include <xevpn/trace.h>
 
 #define XEVPN_DP_PIN_ROOT  "/sys/fs/bpf/xevpn"
 #define XEVPN_DP_TC_HANDLE 0x7e7
@@ -176,5 +179,43 @@ typedef int (*xevpn_dp_learn_cb)(void *ctx, const struct xevpn_learn_event *ev);
 int xevpn_dp_learn_open(struct xevpn_dp *dp, xevpn_dp_learn_cb cb, void *ctx);
 int xevpn_dp_learn_fd(struct xevpn_dp *dp);   /* after learn_open; poll for readable */
 int xevpn_dp_learn_consume(struct xevpn_dp *dp);
+
+/*
+ * Trace mode (include/xevpn/trace.h): one event per dataplane decision while
+ * armed. xevpn_dp_trace_set(dp, true, until_ns) arms it until until_ns
+ * (CLOCK_MONOTONIC ns, see xevpn_dp_mono_ns(); 0 = XEVPN_DP_TRACE_DEFAULT_S
+ * from now); the programs disarm themselves past it, so a controller that
+ * dies leaves tracing on for at most that long. (dp, false, 0) disarms.
+ * Filters (ifindex, vni: 0 = any; XEVPN_TRACE_CFG_*) apply to events only.
+ * The switch belongs to the programs this handle loaded.
+ */
+#define XEVPN_DP_TRACE_DEFAULT_S 60
+int xevpn_dp_trace_set(struct xevpn_dp *dp, bool enable, __u64 until_ns);
+int xevpn_dp_trace_filter(struct xevpn_dp *dp, __u32 ifindex, __u32 vni, __u32 flags);
+/* Current switch, filters and lost-event count. */
+int xevpn_dp_trace_get(struct xevpn_dp *dp, struct xevpn_trace_cfg *cfg);
+__u64 xevpn_dp_mono_ns(void);
+
+/*
+ * Trace reader: open drops what an earlier session left in the ring; fd is
+ * an epoll fd to watch; consume calls cb per event and returns events
+ * handled or -errno; close frees the reader (tracing itself is not touched).
+ */
+typedef int (*xevpn_dp_trace_cb)(void *ctx, const struct xevpn_trace_event *ev);
+int  xevpn_dp_trace_open(struct xevpn_dp *dp, xevpn_dp_trace_cb cb, void *ctx);
+int  xevpn_dp_trace_fd(struct xevpn_dp *dp);
+int  xevpn_dp_trace_consume(struct xevpn_dp *dp);
+void xevpn_dp_trace_close(struct xevpn_dp *dp);
+
+/*
+ * One line for an event: "HH:MM:SS.uuuuuu HOOK IN vni N SMAC > DMAC VERDICT
+ * [-> OUT] [vtep A.B.C.D] [from A.B.C.D] [es N] [len N]". wall_ns is the
+ * event's time as CLOCK_REALTIME ns (xevpn_dp_trace_wall_ns()); in_name and
+ * out_name are port names (NULL: the ifindex is printed). Returns the length.
+ */
+const char *xevpn_trace_hook_name(unsigned int hook);
+__u64 xevpn_dp_trace_wall_ns(__u64 ts_ns);
+int xevpn_dp_trace_format(const struct xevpn_trace_event *ev, __u64 wall_ns, const char *in_name,
+			  const char *out_name, char *buf, size_t len);
 
 #endif

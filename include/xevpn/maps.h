@@ -18,6 +18,7 @@
  * xevpn_flood        __u32 vni               struct xevpn_flood      ctl
  * xevpn_ctr          __u32 enum xevpn_ctr    struct xevpn_ctr_value  BPF (per-CPU)
  * xevpn_learn        ring buffer of struct xevpn_learn_event         XDP
+ * xevpn_trace        ring buffer of struct xevpn_trace_event (xevpn/trace.h)  XDP, TC, while armed
  * xevpn_rt_cache     __u32 slot (per CPU)    struct xevpn_rt_cache   XDP (cache, not pinned)
  * xevpn_seen         __u32 slot (per CPU)    struct xevpn_seen       XDP (cache, not pinned)
  */

@@ -56,3 +56,13 @@ $(O)/selftests/unit_ctl_routes: $(O)/selftests/ctl/unit_ctl_routes.o $(O)/ctl/ro
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LIBS_YAML) $(LIBS_JSON) $(LIBS_UV) $(LIBS_GRPC) -lpthread $(LIBS_CRIT)
 TEST_SUITES += $(O)/selftests/unit_ctl_routes
+
+# MAC aging of the map writer over the real dataplane (packet-test leaf of
+# selftests/dataplane/env.c, frames by BPF_PROG_TEST_RUN).
+$(O)/selftests/ctl/pkt_ctl_aging.o: CFLAGS += -Iselftests/dataplane
+$(O)/selftests/ctl/pkt_ctl_aging.o: | $(BPF_O)/xevpn.skel.h
+$(O)/selftests/pkt_ctl_aging: $(O)/selftests/ctl/pkt_ctl_aging.o $(O)/ctl/fib_dp.o \
+		$(O)/selftests/dataplane/env.o $(O)/selftests/libpkt.a $(CTL_CORE_LIB) $(O)/ctl/libxevpn-dp.a
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -Wl$(comma)--gc-sections,$(LDFLAGS)) $^ -o $@ $(LIBS_BPF) $(LIBS_YAML) $(LIBS_JSON) $(LIBS_CRIT) -lpthread
+TEST_SUITES += $(O)/selftests/pkt_ctl_aging

@@ -453,9 +453,66 @@ Test(netns_ctl_metrics, every_cli_command_gives_valid_json)
 	snprintf(cmd, sizeof(cmd), "%s -s %s -j show es nosuch traffic", bin_xevpnctl, sock[0]);
 	cr_assert_neq(xt_ns_sh(NULL, out, sizeof(out), "%s", cmd), 0);
 
-	/* trace: refused with the reason until the dataplane has a trace ring */
-	cr_assert_eq(xt_ns_sh(NULL, out, sizeof(out), "%s -s %s -j trace 2>&1", bin_xevpnctl, sock[0]), 1);
-	cr_assert(strstr(out, "trace ring"), "trace says what is missing: %s", out);
+	/* trace: bad options refused with a reason; then one JSON line per dataplane
+	 * decision on leaf3 while host3 pings the server, ending at --count */
+	cr_assert_eq(xt_ns_sh(NULL, out, sizeof(out), "%s -s %s -j trace --count 0 2>&1", bin_xevpnctl,
+			      sock[2]), 1);
+	cr_assert(strstr(out, "--count"), "trace names the bad option: %s", out);
+	{
+		char *argv[] = { bin_xevpnctl, "-s", sock[2], "-j", "trace", "--count", "6",
+				 "--seconds", "60", NULL };
+		char tlog[XT_PATH_MAX], line[2048];
+		struct xt_proc tp = { 0 };
+		int n_encap = 0, n_decap = 0, n_end = 0;
+		FILE *tf;
+
+		snprintf(tlog, sizeof(tlog), "%s/trace-%d.log", xt_state_dir(), (int)getpid());
+		unlink(tlog);
+		cr_assert_eq(xt_spawn(NULL, "trace", argv, tlog, 0, &tp), 0);
+		xt_sleep_ms(500);
+		got = ping(6, "0.1");
+		cr_assert_geq(got, 5, "traffic while tracing: %d/6", got);
+		for (uint64_t end = xt_now_ms() + 10000; xt_proc_alive(&tp) && xt_now_ms() < end;)
+			xt_sleep_ms(100);
+		cr_assert_not(xt_proc_alive(&tp), "trace did not end after --count 6");
+		tf = fopen(tlog, "r");
+		cr_assert_not_null(tf);
+		while (fgets(line, sizeof(line), tf)) {
+			json_t *ev = json_loads(line, 0, NULL);
+			const char *type = ev ? json_string_value(json_object_get(ev, "type")) : NULL;
+			const char *verdict = ev ? json_string_value(json_object_get(ev, "verdict")) : NULL;
+			const char *hook = ev ? json_string_value(json_object_get(ev, "hook")) : NULL;
+
+			if (type && !strcmp(type, "trace")) {
+				cr_assert(verdict && hook && json_is_string(json_object_get(ev, "text")),
+					  "trace line: %s", line);
+				cr_assert_eq(json_integer_value(json_object_get(ev, "vni")), VNI, "%s", line);
+				if (!strcmp(hook, "xdp_access") && !strcmp(verdict, "encap_es")) {
+					const char *v = json_string_value(json_object_get(ev, "vtep_dst"));
+
+					cr_assert(v && (!strcmp(v, "192.0.2.1") || !strcmp(v, "192.0.2.2")),
+						  "encap_es to an ES member: %s", line);
+					n_encap++;
+				}
+				if (!strcmp(hook, "xdp_uplink") && !strcmp(verdict, "decap_fwd"))
+					n_decap++;
+			} else if (type && !strcmp(type, "trace_end")) {
+				cr_assert_eq(json_integer_value(json_object_get(ev, "events")), 6, "%s", line);
+				n_end++;
+			}
+			json_decref(ev);
+		}
+		fclose(tf);
+		cr_assert_eq(n_end, 1, "trace_end line");
+		cr_assert_geq(n_encap, 1, "no encap_es decision traced for host3's pings");
+		cr_assert_geq(n_decap, 1, "no decap_fwd decision traced for the replies");
+		/* the session is over: tracing can start again, and text lines name the hook */
+		cr_assert_eq(xt_ns_sh(fab.host3.ns, out, sizeof(out), "%s -s %s trace --count 1 "
+				      "--vni 100 --seconds 5 & sleep 0.5; /bin/busybox ping -c 2 -i 0.2 -W 1 %s "
+				      ">/dev/null; wait", bin_xevpnctl, sock[2], XT_FABRIC_SERVER_IP), 0);
+		cr_assert(strstr(out, " vni 100 ") && (strstr(out, " xdp_") || strstr(out, " tc_")),
+			  "text trace line: %s", out);
+	}
 
 	/* watch events: route events stream as leaf2's ES port goes down */
 	{

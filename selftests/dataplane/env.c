@@ -22,13 +22,25 @@ static int fdb(struct env *e, __u32 vni, const __u8 *mac, struct xevpn_fdb_entry
 	return xevpn_dp_fdb_set(e->dp, vni, mac, &fe);
 }
 
+/* Run one setup step; on failure say which one and why, once. */
+#define STEP(call)                                                                  \
+	do {                                                                        \
+		int step_rc_ = (call);                                              \
+		if (step_rc_) {                                                     \
+			fprintf(stderr, "env_setup: %s: %s\n", #call, strerror(step_rc_ < 0 ? -step_rc_ : errno)); \
+			err = -1;                                                   \
+		}                                                                   \
+	} while (0)
+
+const char *env_pin_root;
+
 int env_setup(struct env *e)
 {
 	__be32 es2[] = { IP("192.0.2.3"), IP("192.0.2.4") }, es1[] = { IP("192.0.2.2") };
 	struct xevpn_config cfg = { .vtep_ip = IP("192.0.2.1") };
 	struct xevpn_bd bd = { .flags = XEVPN_BD_F_LEARN };
 	struct xevpn_flood fl = { 0 };
-	struct xevpn_dp_opts o = { .no_pin = true };
+	struct xevpn_dp_opts o = { .no_pin = true, .pin_root = env_pin_root };
 	int err = 0;
 
 	memset(e, 0, sizeof(*e));
@@ -55,27 +67,27 @@ int env_setup(struct env *e)
 	e->tc = xevpn_dp_prog_fd(e->dp, XEVPN_DP_PROG_TC);
 	cfg.underlay_ifindex = e->up0;
 
-	err |= xevpn_dp_config_set(e->dp, &cfg);
-	err |= xevpn_dp_port_set(e->dp, e->acc1, &(struct xevpn_port){ .role = XEVPN_PORT_ACCESS, .vni = VNI_A });
-	err |= xevpn_dp_port_set(e->dp, e->acc2, &(struct xevpn_port){ .role = XEVPN_PORT_ACCESS, .vni = VNI_A, .es_id = ES_LOCAL });
-	err |= xevpn_dp_port_set(e->dp, e->acc3, &(struct xevpn_port){ .role = XEVPN_PORT_ACCESS });
-	err |= xevpn_dp_port_set(e->dp, e->up0, &(struct xevpn_port){ .role = XEVPN_PORT_UPLINK });
-	err |= xevpn_dp_port_vlan_set(e->dp, e->acc3, 10, VNI_A);
-	err |= xevpn_dp_port_vlan_set(e->dp, e->acc3, 20, VNI_B);
-	err |= xevpn_dp_bd_set(e->dp, VNI_A, &bd);
-	err |= xevpn_dp_bd_set(e->dp, VNI_B, &bd);
-	err |= xevpn_dp_es_set(e->dp, ES_LOCAL, &(struct xevpn_es){ .flags = XEVPN_ES_F_LOCAL, .ifindex = e->acc2 });
-	err |= xevpn_dp_es_set(e->dp, ES_REMOTE, &(struct xevpn_es){ 0 });
-	err |= xevpn_dp_es_nh_set(e->dp, ES_LOCAL, es1, 1);
-	err |= xevpn_dp_es_nh_set(e->dp, ES_REMOTE, es2, 2);
-	err |= xevpn_dp_es_peer_add(e->dp, ES_LOCAL, IP("192.0.2.2"));
-	err |= fdb(e, VNI_A, MAC_H1, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_LOCAL, .ifindex = e->acc1, .flags = XEVPN_FDB_F_STATIC });
-	err |= fdb(e, VNI_A, MAC_H2, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_ES, .es_id = ES_LOCAL });
-	err |= fdb(e, VNI_A, MAC_H3, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_LOCAL, .ifindex = e->acc3, .vlan = 10 });
-	err |= fdb(e, VNI_A, MAC_R1, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_VTEP, .vtep = IP("192.0.2.2") });
-	err |= fdb(e, VNI_A, MAC_R2, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_ES, .es_id = ES_REMOTE });
-	err |= fdb(e, VNI_A, MAC_RNONEIGH, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_VTEP, .vtep = IP("192.0.2.9") });
-	err |= fdb(e, VNI_A, MAC_RNOROUTE, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_VTEP, .vtep = IP("203.0.113.1") });
+	STEP(xevpn_dp_config_set(e->dp, &cfg));
+	STEP(xevpn_dp_port_set(e->dp, e->acc1, &(struct xevpn_port){ .role = XEVPN_PORT_ACCESS, .vni = VNI_A }));
+	STEP(xevpn_dp_port_set(e->dp, e->acc2, &(struct xevpn_port){ .role = XEVPN_PORT_ACCESS, .vni = VNI_A, .es_id = ES_LOCAL }));
+	STEP(xevpn_dp_port_set(e->dp, e->acc3, &(struct xevpn_port){ .role = XEVPN_PORT_ACCESS }));
+	STEP(xevpn_dp_port_set(e->dp, e->up0, &(struct xevpn_port){ .role = XEVPN_PORT_UPLINK }));
+	STEP(xevpn_dp_port_vlan_set(e->dp, e->acc3, 10, VNI_A));
+	STEP(xevpn_dp_port_vlan_set(e->dp, e->acc3, 20, VNI_B));
+	STEP(xevpn_dp_bd_set(e->dp, VNI_A, &bd));
+	STEP(xevpn_dp_bd_set(e->dp, VNI_B, &bd));
+	STEP(xevpn_dp_es_set(e->dp, ES_LOCAL, &(struct xevpn_es){ .flags = XEVPN_ES_F_LOCAL, .ifindex = e->acc2 }));
+	STEP(xevpn_dp_es_set(e->dp, ES_REMOTE, &(struct xevpn_es){ 0 }));
+	STEP(xevpn_dp_es_nh_set(e->dp, ES_LOCAL, es1, 1));
+	STEP(xevpn_dp_es_nh_set(e->dp, ES_REMOTE, es2, 2));
+	STEP(xevpn_dp_es_peer_add(e->dp, ES_LOCAL, IP("192.0.2.2")));
+	STEP(fdb(e, VNI_A, MAC_H1, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_LOCAL, .ifindex = e->acc1, .flags = XEVPN_FDB_F_STATIC }));
+	STEP(fdb(e, VNI_A, MAC_H2, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_ES, .es_id = ES_LOCAL }));
+	STEP(fdb(e, VNI_A, MAC_H3, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_LOCAL, .ifindex = e->acc3, .vlan = 10 }));
+	STEP(fdb(e, VNI_A, MAC_R1, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_VTEP, .vtep = IP("192.0.2.2") }));
+	STEP(fdb(e, VNI_A, MAC_R2, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_ES, .es_id = ES_REMOTE }));
+	STEP(fdb(e, VNI_A, MAC_RNONEIGH, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_VTEP, .vtep = IP("192.0.2.9") }));
+	STEP(fdb(e, VNI_A, MAC_RNOROUTE, (struct xevpn_fdb_entry){ .type = XEVPN_FDB_VTEP, .vtep = IP("203.0.113.1") }));
 	fl.n_vteps = 2;
 	fl.vtep[0] = IP("192.0.2.2");
 	fl.vtep[1] = IP("192.0.2.3");
@@ -83,7 +95,7 @@ int env_setup(struct env *e)
 	fl.port[0] = (struct xevpn_flood_port){ .ifindex = e->acc1 };
 	fl.port[1] = (struct xevpn_flood_port){ .ifindex = e->acc2 };
 	fl.port[2] = (struct xevpn_flood_port){ .ifindex = e->acc3, .vlan = 10 };
-	err |= xevpn_dp_flood_set(e->dp, VNI_A, &fl);
+	STEP(xevpn_dp_flood_set(e->dp, VNI_A, &fl));
 	return err ? -1 : 0;
 }
 

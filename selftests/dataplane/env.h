@@ -36,6 +36,8 @@ extern const __u8 MAC_H1[6], MAC_H2[6], MAC_H3[6], MAC_H4[6], MAC_R1[6], MAC_R2[
 	MAC_NH2[6], MAC_NH3[6], MAC_NH4[6], MAC_ZERO[6], MAC_MCAST[6];
 #define IP(s) inet_addr(s)
 
+/* Pin root the instance reports (nothing is pinned); NULL = the default. */
+extern const char *env_pin_root;
 /* Private netns + ports + dataplane with the base programming above. */
 int env_setup(struct env *e);
 void env_teardown(struct env *e);

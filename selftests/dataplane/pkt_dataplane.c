@@ -282,12 +282,126 @@ static bool ip_in_es2(__be32 a)
 	return a == IP("192.0.2.3") || a == IP("192.0.2.4");
 }
 
+/* ---- trace mode: the same table, replayed with tracing armed ---- */
+
+struct trace_sink {
+	unsigned int n;
+	struct xevpn_trace_event ev;
+};
+
+static int trace_got(void *ctx, const struct xevpn_trace_event *ev)
+{
+	struct trace_sink *t = ctx;
+
+	if (!t->n++)
+		t->ev = *ev;
+	return 0;
+}
+
+static __u8 trace_hook_of(const struct dp_case *tc)
+{
+	if (tc->prog == XA)
+		return XEVPN_TRACE_XDP_ACCESS;
+	if (tc->prog == XU)
+		return XEVPN_TRACE_XDP_UPLINK;
+	if (tc->port == 4)
+		return XEVPN_TRACE_TC_UPLINK;
+	return tc->port ? XEVPN_TRACE_TC_ACCESS : XEVPN_TRACE_TC_OTHER;
+}
+
+/* Verdicts reached after the frame (inner frame for overlay) was classified to a BD. */
+static bool trace_classified(enum xevpn_ctr c)
+{
+	switch (c) {
+	case C(LOCAL_FWD): case C(ENCAP_VTEP): case C(ENCAP_ES): case C(ES_BACKUP):
+	case C(DECAP_FWD): case C(TO_TC): case C(FIB_FALLBACK): case C(TC_FLOODED):
+	case C(TC_ENCAP_NEIGH): case C(DROP_HAIRPIN): case C(DROP_ES_GROUP_EMPTY):
+	case C(DROP_ES_DOWN_LOOP): case C(DROP_OVERLAY_TRANSIT): case C(DROP_NO_ROUTE):
+	case C(DROP_MTU): case C(DROP_NO_CONFIG): case C(DROP_FLOOD_EMPTY):
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Run the case's frame again with tracing armed: exactly one event, naming
+ * the verdict the counters saw, the hook, the ports, the BD and the frame.
+ */
+static void trace_replay(struct env *e, const struct dp_case *tc, __u32 ifindex,
+			 struct trace_sink *t)
+{
+	static __u8 in[PKT_MAX];
+	static struct pkt_result r;
+	const struct xevpn_trace_event *ev = &t->ev;
+	int fd = xevpn_dp_prog_fd(e->dp, tc->prog);
+	size_t n = build(&tc->in, in);
+
+	if (tc->mutate)
+		tc->mutate(in, &n);
+	cr_assert_eq(xevpn_dp_trace_set(e->dp, true, xevpn_dp_mono_ns() + 60000000000ULL), 0);
+	if (tc->prog == TC)
+		pkt_run_tc(fd, ifindex, in, n, &r);
+	else
+		pkt_run_xdp(fd, ifindex, in, n, &r);
+	cr_assert_eq(xevpn_dp_trace_set(e->dp, false, 0), 0);
+	cr_assert_geq(xevpn_dp_trace_consume(e->dp), 0);
+	if (tc->err) {
+		cr_assert_eq(t->n, 0, "%s: refused frame traced", tc->name);
+		return;
+	}
+	cr_assert_eq(r.retval, tc->verdict, "%s: traced verdict %u, expected %u", tc->name, r.retval,
+		     tc->verdict);
+	cr_assert_eq(t->n, 1, "%s: %u trace events for one decision", tc->name, t->n);
+	cr_assert_eq(ev->ctr, tc->ctr, "%s: traced %s, counted %s", tc->name, xevpn_ctr_name(ev->ctr),
+		     xevpn_ctr_name(tc->ctr));
+	cr_assert_eq(ev->hook, trace_hook_of(tc), "%s: hook %s", tc->name,
+		     xevpn_trace_hook_name(ev->hook));
+	if (ifindex) /* 0: the test run picks a device */
+		cr_assert_eq(ev->ifindex, ifindex, "%s: ingress ifindex", tc->name);
+	cr_assert_eq(ev->pkt_len, n, "%s: length %u, frame %zu", tc->name, ev->pkt_len, n);
+	cr_assert_eq(!!(ev->flags & XEVPN_TRACE_F_DROP),
+		     tc->ctr >= C(DROP_MALFORMED_L2) && tc->ctr < C(VERDICT_MAX),
+		     "%s: drop flag", tc->name);
+	if (trace_classified(tc->ctr)) {
+		__u32 vni = tc->in.k == F_VXLAN ? tc->in.vni :
+			    tc->in.k == F_ETH_VLAN && tc->in.vlan == 20 ? VNI_B : VNI_A;
+
+		cr_assert_eq(ev->vni, vni, "%s: vni %u, expected %u", tc->name, ev->vni, vni);
+		cr_assert_eq(memcmp(ev->smac, tc->in.src, 6), 0, "%s: source MAC", tc->name);
+		cr_assert_eq(memcmp(ev->dmac, tc->in.dst, 6), 0, "%s: destination MAC", tc->name);
+		cr_assert_eq(ev->vlan, tc->in.k == F_ETH_VLAN ? tc->in.vlan : 0, "%s: vlan", tc->name);
+		cr_assert_eq(!!(ev->flags & XEVPN_TRACE_F_BUM), !!(tc->in.dst[0] & 1), "%s: BUM flag",
+			     tc->name);
+	}
+	if (tc->in.k == F_VXLAN && trace_classified(tc->ctr)) {
+		cr_assert_eq(ev->vtep_src, IP(tc->in.vtep), "%s: outer source VTEP", tc->name);
+		cr_assert(ev->flags & XEVPN_TRACE_F_FROM_OVERLAY, "%s: overlay flag", tc->name);
+	}
+	if (tc->out.k == F_ENCAP)
+		cr_assert_eq(ev->vtep_dst, IP(tc->out.vtep), "%s: VTEP encapsulated to", tc->name);
+	if (tc->out.k == F_ENCAP_ES2) {
+		cr_assert(ip_in_es2(ev->vtep_dst), "%s: VTEP not in the ES group", tc->name);
+		cr_assert_eq(ev->es_id, ES_REMOTE, "%s: es_id", tc->name);
+	}
+	if (tc->out.k == F_ENCAP || tc->out.k == F_ENCAP_ES2)
+		cr_assert_eq(ev->out_ifindex, e->up0, "%s: egress of the encapsulation", tc->name);
+	if (tc->ctr == C(LOCAL_FWD) || tc->ctr == C(DECAP_FWD))
+		cr_assert(ev->out_ifindex == e->acc1 || ev->out_ifindex == e->acc2 ||
+			  ev->out_ifindex == e->acc3, "%s: local egress %u", tc->name, ev->out_ifindex);
+	if (tc->ctr == C(DROP_UNKNOWN_VNI)) {
+		cr_assert_eq(ev->vni, tc->in.vni, "%s: the unknown VNI is named", tc->name);
+		cr_assert_eq(ev->vtep_src, IP(tc->in.vtep), "%s: by its sender", tc->name);
+	}
+}
+
 ParameterizedTest(unsigned int *idx, pkt, table)
 {
 	const struct dp_case *tc = &cases[*idx];
 	static __u8 in[PKT_MAX], want[PKT_MAX];
 	static struct pkt_result r;
 	struct pkt_mask mask = { 0 };
+	struct trace_sink quiet = { 0 }, traced = { 0 };
 	struct env e;
 	size_t n, wn;
 	__u32 ifindex;
@@ -303,12 +417,17 @@ ParameterizedTest(unsigned int *idx, pkt, table)
 		tc->mutate(in, &n);
 	ifindex = port_ifindex(&e, tc->port);
 	fd = xevpn_dp_prog_fd(e.dp, tc->prog);
+	cr_assert_eq(xevpn_dp_trace_open(e.dp, trace_got, &quiet), 0, "%s: trace reader", tc->name);
 	before = tc->ctr ? env_ctr(&e, tc->ctr) : 0;
 	if (tc->prog == TC)
 		pkt_run_tc(fd, ifindex, in, n, &r);
 	else
 		pkt_run_xdp(fd, ifindex, in, n, &r);
 	cr_assert_eq(r.err, tc->err, "%s: test_run error %d, expected %d", tc->name, r.err, tc->err);
+	cr_assert_geq(xevpn_dp_trace_consume(e.dp), 0);
+	cr_assert_eq(quiet.n, 0, "%s: trace event while tracing is off", tc->name);
+	xevpn_dp_trace_close(e.dp);
+	cr_assert_eq(xevpn_dp_trace_open(e.dp, trace_got, &traced), 0);
 	if (tc->err) {
 		cr_assert_eq(env_verdicts(&e), 0, "%s: a refused frame reached the program", tc->name);
 		goto out;
@@ -361,5 +480,6 @@ ParameterizedTest(unsigned int *idx, pkt, table)
 	}
 	cr_assert(pkt_expect_bytes(&r, want, wn, &mask), "%s: output bytes differ", tc->name);
 out:
+	trace_replay(&e, tc, ifindex, &traced);
 	env_teardown(&e);
 }

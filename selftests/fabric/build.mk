@@ -23,4 +23,4 @@ $(FABRIC_RUN_LIB): $(FABRIC_RUN_OBJS)
 $(FABRIC_SUITES): $(O)/selftests/%: $(O)/selftests/fabric/%.o $(FABRIC_RUN_LIB) \
 		$(O)/selftests/libharness.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -Wl,--no-gc-sections $^ -o $@ $(HARNESS_LDLIBS) -lpthread $(LIBS_CRIT)
+	$(CC) $(LDFLAGS) -Wl,--no-gc-sections $^ -o $@ $(HARNESS_LDLIBS) $(LIBS_JSON) -lpthread $(LIBS_CRIT)

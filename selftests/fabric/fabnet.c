@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -74,7 +75,46 @@ int fn_find_xevpnd(char *path, size_t len)
 	return -ENOENT;
 }
 
+/* xevpnctl sits next to xevpnd in every build tree. */
+static void find_xevpnctl(struct fn *f)
+{
+	char *slash;
+
+	snprintf(f->xevpnctl_bin, sizeof(f->xevpnctl_bin), "%s", f->xevpnd_bin);
+	slash = strrchr(f->xevpnctl_bin, '/');
+	snprintf(slash ? slash + 1 : f->xevpnctl_bin,
+		 sizeof(f->xevpnctl_bin) - (size_t)(slash ? slash + 1 - f->xevpnctl_bin : 0),
+		 "xevpnctl");
+	if (!executable(f->xevpnctl_bin))
+		f->xevpnctl_bin[0] = '\0';
+}
+
 /* ---------- configuration ---------- */
+
+/* The fabric's heartbeat key (HMAC-SHA256 slot 1); test material only. */
+#define FN_HB_KEY "5e1f7e575e1f7e575e1f7e575e1f7e575e1f7e575e1f7e575e1f7e575e1f7e57"
+
+static void write_health(struct fn *f, FILE *fp, const struct xt_fabric_leaf *l)
+{
+	fprintf(fp,
+		"health:\n"
+		"  interval: %ums\n"
+		"  miss: %u\n"
+		"  rise: %u\n"
+		"  fall: %u\n"
+		"  cooldown: %ums\n"
+		"  self-fence-deadline: 2s\n"
+		"  evpn-id: xt-fabric\n"
+		"  keys:\n"
+		"    - { id: 1, secret: " FN_HB_KEY " }\n"
+		"  groups:\n",
+		f->o.hb_interval_ms, f->o.hb_miss, f->o.hb_rise, f->o.hb_fall, f->o.hb_cooldown_ms);
+	if (l->on_es)
+		fprintf(fp, "    - { name: " FN_HB_ES_GROUP ", es: server1, interface: " FN_HB_IF
+			    " }\n");
+	fprintf(fp, "    - { name: " FN_HB_BD_GROUP ", bd: bd%u, interface: " FN_HB_IF " }\n",
+		FN_VNI_BASE);
+}
 
 static int write_conf(struct fn *f, int i)
 {
@@ -118,7 +158,9 @@ static int write_conf(struct fn *f, int i)
 		unsigned int vni = FN_VNI_BASE + (unsigned int)v;
 
 		fprintf(fp, "  - name: bd%u\n    vni: %u\n    route-targets: auto\n", vni, vni);
-		if (v == 0)
+		if (v == 0 && !f->o.no_health)
+			fprintf(fp, "    access-ports: [%s, " FN_HB_DP_IF "]\n", l->access);
+		else if (v == 0)
 			fprintf(fp, "    access-ports: [%s]\n", l->access);
 		else
 			fprintf(fp, "    access-ports:\n      - { port: %s, vlan: %u }\n",
@@ -135,6 +177,8 @@ static int write_conf(struct fn *f, int i)
 			"      algorithm: %s\n"
 			"      wait: %ums\n",
 			f->x.esi, l->access, f->o.df_algorithm, f->o.df_wait_ms);
+	if (!f->o.no_health)
+		write_health(f, fp, l);
 	if (fclose(fp))
 		return -errno;
 	return 0;
@@ -181,6 +225,171 @@ static void all_logs(struct fn *f, int lines)
 {
 	for (int i = 0; i < XT_FABRIC_LEAVES; i++)
 		fn_xevpnd_log_tail(f, i, lines);
+}
+
+/* ---------- xevpnctl and the heartbeat ---------- */
+
+int fn_ctl(struct fn *f, int leaf, bool json, const char *cmd, char *out, size_t len)
+{
+	if (!f->xevpnctl_bin[0])
+		return -ENOENT;
+	return xt_ns_sh(NULL, out, len, "%s -s %s %s%s 2>&1", f->xevpnctl_bin, f->sock[leaf],
+			json ? "-j " : "", cmd);
+}
+
+static json_t *ctl_json(struct fn *f, int leaf, const char *cmd)
+{
+	static char out[1 << 16];
+	json_error_t e;
+	json_t *j;
+	int rc = fn_ctl(f, leaf, true, cmd, out, sizeof(out));
+
+	if (rc)
+		return NULL;
+	j = json_loads(out, 0, &e);	/* xevpnctl -j prints the reply's data */
+	return j;
+}
+
+static json_t *hb_group(json_t *health, const char *name)
+{
+	size_t i;
+	json_t *g;
+
+	json_array_foreach(json_object_get(health, "groups"), i, g)
+		if (json_is_string(json_object_get(g, "name")) &&
+		    !strcmp(json_string_value(json_object_get(g, "name")), name))
+			return g;
+	return NULL;
+}
+
+static json_t *hb_peer(json_t *group, const char *vtep)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(json_object_get(group, "peers"), i, p)
+		if (json_is_string(json_object_get(p, "vtep")) &&
+		    !strcmp(json_string_value(json_object_get(p, "vtep")), vtep))
+			return p;
+	return NULL;
+}
+
+int fn_hb_peer(struct fn *f, int leaf, const char *group, int peer_leaf, struct fn_hb_peer *out)
+{
+	json_t *h = ctl_json(f, leaf, "show health"), *p;
+	const char *verdict;
+
+	if (!h)
+		return f->xevpnctl_bin[0] ? -EIO : -ENOENT;
+	p = hb_peer(hb_group(h, group), f->x.leaf[peer_leaf].vtep);
+	if (!p) {
+		json_decref(h);
+		return -ENOENT;
+	}
+	memset(out, 0, sizeof(*out));
+	out->alive = json_is_true(json_object_get(p, "alive"));
+	out->pruned = json_is_true(json_object_get(p, "pruned"));
+	verdict = json_string_value(json_object_get(p, "verdict"));
+	snprintf(out->verdict, sizeof(out->verdict), "%s", verdict ? verdict : "?");
+	out->down_at_ms = json_integer_value(json_object_get(p, "down_at_ms"));
+	out->unfit_at_ms = json_integer_value(json_object_get(p, "unfit_at_ms"));
+	out->beats = json_integer_value(json_object_get(p, "beats"));
+	json_decref(h);
+	return 0;
+}
+
+int fn_hb_actions(struct fn *f, int leaf, int64_t *prunes, int64_t *restores)
+{
+	json_t *h = ctl_json(f, leaf, "show health"), *a;
+
+	if (!h)
+		return f->xevpnctl_bin[0] ? -EIO : -ENOENT;
+	a = json_object_get(h, "actions");
+	if (prunes)
+		*prunes = json_integer_value(json_object_get(a, "prunes"));
+	if (restores)
+		*restores = json_integer_value(json_object_get(a, "restores"));
+	json_decref(h);
+	return 0;
+}
+
+/* Leaf i hears every other member of `group` alive and not unfit. */
+static bool hb_group_ok(struct fn *f, int i, const char *group, char *why, size_t whylen)
+{
+	for (int k = 0; k < XT_FABRIC_LEAVES; k++) {
+		struct fn_hb_peer p;
+		int err;
+
+		if (k == i || (!strcmp(group, FN_HB_ES_GROUP) && !f->x.leaf[k].on_es))
+			continue;
+		err = fn_hb_peer(f, i, group, k, &p);
+		if (err || !p.alive || !strcmp(p.verdict, "unfit")) {
+			snprintf(why, whylen, "%s does not hear %s in %s (%s)", f->x.leaf[i].ns,
+				 f->x.leaf[k].vtep, group,
+				 err ? strerror(-err) : !p.alive ? "not alive" : "unfit");
+			return false;
+		}
+	}
+	return true;
+}
+
+int fn_wait_hb(struct fn *f, int timeout_ms)
+{
+	uint64_t deadline = xt_now_ms() + (uint64_t)timeout_ms;
+	char why[160] = "";
+
+	if (f->o.no_health)
+		return 0;
+	if (!f->xevpnctl_bin[0]) {
+		fn_err("xevpnctl not found next to %s: the heartbeat cannot be checked",
+		       f->xevpnd_bin);
+		return -ENOENT;
+	}
+	for (;;) {
+		bool ok = true;
+
+		for (int i = 0; i < XT_FABRIC_LEAVES && ok; i++) {
+			if (f->x.leaf[i].on_es)
+				ok = hb_group_ok(f, i, FN_HB_ES_GROUP, why, sizeof(why));
+			ok = ok && hb_group_ok(f, i, FN_HB_BD_GROUP, why, sizeof(why));
+		}
+		if (ok)
+			return 0;
+		if (xt_now_ms() >= deadline) {
+			fn_err("heartbeat not up after %d ms: %s", timeout_ms, why);
+			return -ETIMEDOUT;
+		}
+		xt_sleep_ms(100);
+	}
+}
+
+/* The heartbeat port of a leaf: hbd0 (dataplane, IPv6 off so the host
+ * sends nothing of its own into the BD) <-> hb0 (the engine's link-local
+ * address, usable at once: no DAD wait). */
+static int hb_port(struct fn *f, int i)
+{
+	const char *ns = f->x.leaf[i].ns;
+	char key[96];
+	int err;
+
+	if ((err = xt_veth(ns, FN_HB_DP_IF, ns, FN_HB_IF)))
+		return err;
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", FN_HB_DP_IF);
+	if ((err = xt_sysctl(ns, key, "1")))
+		return err;
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_dad", FN_HB_IF);
+	if ((err = xt_sysctl(ns, key, "0")))
+		return err;
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", FN_HB_IF);
+	if ((err = xt_sysctl(ns, key, "0")))
+		return err;
+	/* beats leave with a full checksum: a CHECKSUM_PARTIAL skb
+	 * XDP-redirected by the dataplane would arrive unfixable */
+	if ((err = xt_link_txcsum_off(ns, FN_HB_IF)))
+		return err;
+	if ((err = xt_link_up(ns, FN_HB_DP_IF)) || (err = xt_link_up(ns, FN_HB_IF)))
+		return err;
+	return 0;
 }
 
 /* ---------- maps ---------- */
@@ -704,9 +913,25 @@ int fn_up(struct fn *f, const struct fn_opts *o, int timeout_ms)
 		f->o.df_wait_ms = 3000;
 	if (!f->o.df_algorithm)
 		f->o.df_algorithm = "modulo";
+	if (!f->o.hb_interval_ms)
+		f->o.hb_interval_ms = 100;
+	if (!f->o.hb_miss)
+		f->o.hb_miss = 3;
+	if (!f->o.hb_rise)
+		f->o.hb_rise = 3;
+	if (!f->o.hb_fall)
+		f->o.hb_fall = 3;
+	if (!f->o.hb_cooldown_ms)
+		f->o.hb_cooldown_ms = 1000;
 	xo.hold_time_s = f->o.bgp_hold_s;
 	if ((err = fn_find_xevpnd(f->xevpnd_bin, sizeof(f->xevpnd_bin))))
 		return err;
+	find_xevpnctl(f);
+	if (!f->o.no_health && !f->xevpnctl_bin[0]) {
+		fn_err("xevpnctl not found next to %s (the heartbeat is checked with it)",
+		       f->xevpnd_bin);
+		return -ENOENT;
+	}
 
 	progress(f, "building namespaces, veths, the server LAG and 4 gobgpd");
 	if ((err = xt_fabric_create(&f->x, &xo)))
@@ -717,16 +942,13 @@ int fn_up(struct fn *f, const struct fn_opts *o, int timeout_ms)
 		goto fail;
 	if ((err = static_neighbours(f)))
 		goto fail;
-	/* A leaf is a router on its underlay: the dataplane's bpf_fib_lookup()
-	 * toward a VTEP answers FWD_DISABLED unless upl0 forwards. */
+	/* upl0 is left as the namespace made it: xevpnd turns IPv4 forwarding
+	 * on for its uplinks itself (bpf_fib_lookup toward a VTEP needs it) */
 	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
-		char key[64];
-
-		snprintf(key, sizeof(key), "net/ipv4/conf/%s/forwarding", f->x.leaf[i].uplink);
-		if ((err = xt_sysctl(f->x.leaf[i].ns, key, "1")))
+		if (!f->o.no_health && (err = hb_port(f, i))) {
+			fn_err("heartbeat port on %s: %s", f->x.leaf[i].ns, strerror(-err));
 			goto fail;
-	}
-	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
+		}
 		if ((err = write_conf(f, i))) {
 			fn_err("writing %s: %s", f->conf[i], strerror(-err));
 			goto fail;
@@ -741,6 +963,12 @@ int fn_up(struct fn *f, const struct fn_opts *o, int timeout_ms)
 
 		if ((err = fn_wait_converged(f, left)))
 			goto fail;
+		if (!f->o.no_health) {
+			progress(f, "waiting for the heartbeat: every leaf hears its peers through "
+				    "the overlay");
+			if ((err = fn_wait_hb(f, 20000)))
+				goto fail;
+		}
 	}
 	warm_up(f);
 	progress(f, "fabric converged in %.1f s", (double)(xt_now_ms() - t0) / 1000.0);

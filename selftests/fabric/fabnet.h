@@ -15,6 +15,14 @@
  * (only the DF election looks at them). leaf1 and leaf2 put acc0 on the ESI
  * of the fabric, all-active, modulo DF election.
  *
+ * Heartbeat (on unless fn_opts.no_health): each leaf has a veth pair
+ * hbd0 <-> hb0. hbd0 is an ordinary access port of bd100 in the dataplane,
+ * hb0 carries the IPv6 link-local address xevpnd's health engine binds, so a
+ * beat leaves hb0, enters XDP on hbd0, is replicated by TC over VXLAN and
+ * comes out of the other leaves' hbd0: it proves the forwarding path. Groups:
+ * FN_HB_ES_GROUP (leaf1, leaf2: fast DF takeover) and FN_HB_BD_GROUP (all
+ * three leaves: leaf3 prunes a silent VTEP from its ES next-hop group).
+ *
  * Files: <state>/fabric/<leaf>.conf, <leaf>.sock; xevpnd logs go to
  * <state>/logs/xevpnd-<leaf>.log, its pidfile to <state>/pids/ (the sweeper
  * stops it if this process dies). Maps are read from
@@ -43,12 +51,25 @@ struct fn_opts {
 	unsigned int bgp_hold_s;       /* BGP hold time, default 9 */
 	const char *df_algorithm;      /* default "modulo" */
 	bool quiet;                    /* no progress lines on stderr */
+	/* heartbeat; defaults are etc/xevpnd.conf.example's */
+	bool no_health;                /* no hbd0/hb0, no health section */
+	unsigned int hb_interval_ms;   /* default 100 */
+	unsigned int hb_miss;          /* default 3 */
+	unsigned int hb_rise;          /* default 3 */
+	unsigned int hb_fall;          /* default 3 */
+	unsigned int hb_cooldown_ms;   /* default 1000 */
 };
+
+#define FN_HB_IF        "hb0"          /* engine side: link-local address */
+#define FN_HB_DP_IF     "hbd0"         /* dataplane side: access port of bd100 */
+#define FN_HB_ES_GROUP  "es-server1"
+#define FN_HB_BD_GROUP  "bd100"
 
 struct fn {
 	struct xt_fabric x;
 	struct fn_opts o;
 	char xevpnd_bin[XT_PATH_MAX];
+	char xevpnctl_bin[XT_PATH_MAX];               /* "" when not found */
 	char conf[XT_FABRIC_LEAVES][XT_PATH_MAX];
 	char sock[XT_FABRIC_LEAVES][XT_PATH_MAX];
 	char pins[XT_FABRIC_LEAVES][XT_PATH_MAX];     /* <bpffs>/<instance> */
@@ -83,6 +104,28 @@ int fn_converged(struct fn *f, char *why, size_t whylen);
 /* Send a little traffic both ways (so the leaves learn the MACs) and poll
  * fn_converged() until true. */
 int fn_wait_converged(struct fn *f, int timeout_ms);
+
+/* ---- xevpnctl and the heartbeat ---- */
+
+/* `xevpnctl -s <leaf socket> [-j] <cmd>`: stdout in out[]. Returns the exit
+ * status (0 = ok) or a negative errno (-ENOENT: no xevpnctl binary). */
+int fn_ctl(struct fn *f, int leaf, bool json, const char *cmd, char *out, size_t len);
+
+/* One heartbeat peer as a leaf sees it in a group (`show health`); times
+ * are CLOCK_MONOTONIC ms, comparable with xt_now_ms(). */
+struct fn_hb_peer {
+	bool alive, pruned;
+	char verdict[16];              /* unknown / fit / unfit */
+	int64_t down_at_ms;            /* last declared dead (0 = never) */
+	int64_t unfit_at_ms;           /* last unfit verdict acted on (0 = never) */
+	int64_t beats;
+};
+/* 0, -ENOENT (no such group or peer), or another negative errno. */
+int fn_hb_peer(struct fn *f, int leaf, const char *group, int peer_leaf, struct fn_hb_peer *p);
+/* xevpnd's heartbeat action counters of a leaf. */
+int fn_hb_actions(struct fn *f, int leaf, int64_t *prunes, int64_t *restores);
+/* Every leaf hears every other member of its groups (alive, not unfit). */
+int fn_wait_hb(struct fn *f, int timeout_ms);
 
 /* ---- maps of a leaf (read-only) ---- */
 int fn_map_fd(struct fn *f, int leaf, const char *map);   /* caller closes */

@@ -15,6 +15,12 @@
  * make every result depend on the order and the health of the previous
  * test. A fabric comes up in ~20 s, which keeps the suite near 3 minutes.
  *
+ * Every leaf runs the authenticated heartbeat through the overlay (fabnet.h:
+ * beats every 100 ms, dead after 3 missed, fall 3): a dead leaf is pruned
+ * from leaf3's ES group and loses its DF role in well under a second, long
+ * before BGP's hold timer; a link-down is not a dead peer and keeps the
+ * BGP-driven behaviour (ES withdraw, DF election).
+ *
  * Traffic is plain UDP from sockets inside the host namespaces (traffic.h),
  * 64 flows at a constant 10 kpps per direction, with sequence numbers: loss
  * and duplicates are counted per datagram, not estimated.
@@ -395,18 +401,35 @@ Test(fabric_mh, es_link_failure_and_restore)
 
 /* ---------- 4. leaf failure ---------- */
 
+/* Scheduling noise on a loaded 2-CPU machine, on top of the heartbeat's own
+ * bound (see leaf_failure). */
+#define HB_SLACK_MS 300
+
+static void print_hb_peer(const char *who, const char *group, const struct fn_hb_peer *p,
+			  uint64_t t0)
+{
+	printf("  %s, group %s, peer 192.0.2.2: alive %d verdict %s pruned %d, "
+	       "down at +%lld ms, unfit at +%lld ms\n",
+	       who, group, p->alive, p->verdict, p->pruned,
+	       p->down_at_ms ? (long long)(p->down_at_ms - (int64_t)t0) : -1LL,
+	       p->unfit_at_ms ? (long long)(p->unfit_at_ms - (int64_t)t0) : -1LL);
+}
+
 Test(fabric_mh, leaf_failure)
 {
 	struct fn_opts o = { .bgp_hold_s = 3 };
 	struct xevpn_nh_group g0, g1;
-	uint64_t l0[LAG_CNT_MAX], l1[LAG_CNT_MAX], t0, t1;
+	uint64_t l0[LAG_CNT_MAX], l1[LAG_CNT_MAX], t0, t1 = 0, t_df = 0;
 	struct tr_stats in, out, in2, out2;
+	struct fn_hb_peer p3, p1;
+	int64_t prunes0 = 0, prunes1 = 0;
 	struct tr_stream *a, *b;
-	uint32_t es_id;
-	int err;
+	uint32_t es_id, es1;
 
 	up(&o);
 	cr_assert_eq(fn_es_group(&fab, 2, &es_id, &g0), 0);
+	cr_assert_eq(fn_local_es(&fab, 0, &es1, NULL), 0);
+	cr_assert_eq(fn_hb_actions(&fab, 2, &prunes0, NULL), 0, "leaf3's health state readable");
 	a = stream(true, FLOWS, RATE_PPS, 0);
 	b = stream(false, FLOWS, RATE_PPS, 0);
 	xt_sleep_ms(1000);
@@ -414,15 +437,27 @@ Test(fabric_mh, leaf_failure)
 	/* leaf2 dies: controller, BGP speaker, underlay and (as the server
 	 * sees it) its server link */
 	/* links first: a dead box sends no BGP NOTIFICATION or TCP FIN, so
-	 * the RR only learns it from the hold timer */
+	 * the RR only learns it from the hold timer; only the heartbeat can be
+	 * faster */
 	t0 = xt_now_ms();
 	cr_assert_eq(xt_link_down(fab.x.leaf[1].ns, fab.x.leaf[1].uplink), 0);
 	xt_fabric_lag_member_set(&fab.x, 1, false);
 	cr_assert_eq(xt_link_down(fab.x.leaf[1].ns, fab.x.leaf[1].access), 0);
 	cr_assert_eq(fn_xevpnd_kill(&fab, 1), 0);
 	cr_assert_eq(xt_proc_kill(&fab.x.leaf[1].bgp.proc), 0);
-	err = wait_group(es_id, 1, 60000, &g1);
-	t1 = xt_now_ms();
+	/* leaf3 drops leaf2 from its ES group; leaf1 becomes DF everywhere */
+	for (uint64_t end = t0 + 60000; xt_now_ms() < end && !(t1 && t_df); xt_sleep_ms(1)) {
+		if (!t1 && !fn_es_group_by_id(&fab, 2, es_id, &g1) && g1.count == 1)
+			t1 = xt_now_ms();
+		if (!t_df) {
+			int n = 0;
+
+			for (int v = 0; v < FN_VNIS; v++)
+				n += fn_is_df(&fab, 0, es1, FN_VNI_BASE + (uint32_t)v) == 1;
+			if (n == FN_VNIS)
+				t_df = xt_now_ms();
+		}
+	}
 	xt_sleep_ms(1000);
 	tr_stop(a, 300, &in);
 	tr_stop(b, 300, &out);
@@ -430,12 +465,63 @@ Test(fabric_mh, leaf_failure)
 	tr_print("leaf2 dies: server->host3", &out);
 	double window = in.max_gap_ms > out.max_gap_ms ? in.max_gap_ms : out.max_gap_ms;
 
-	printf("  leaf3 dropped leaf2 from the ES group after %llu ms (BGP hold %u s)\n",
-	       (unsigned long long)(t1 - t0), o.bgp_hold_s);
-	if (!err)
-		result("leaf_failure_loss_ms", window, "ms", "(BGP hold 3 s)");
-	cr_assert_eq(err, 0, "leaf3's ES group loses leaf2");
+	/*
+	 * The heartbeat's bound: the last beat from leaf2 left at most one
+	 * interval before the cut; silence of miss x interval makes it dead at
+	 * the next evaluation tick (one interval), and fall unfit samples (one
+	 * per tick, the first at the dead tick) make the verdict leaf3 acts on.
+	 */
+	const unsigned int iv = fab.o.hb_interval_ms, miss = fab.o.hb_miss, fall = fab.o.hb_fall;
+	const double dead_bound = (double)(miss + 1) * iv;
+	const double loss_bound = (double)(miss + fall) * iv + HB_SLACK_MS;
+	char bound[64];
+
+	printf("  heartbeat interval %u ms, miss %u, fall %u: declared dead by %.0f ms, acted on "
+	       "by %.0f ms (+%d ms slack)\n",
+	       iv, miss, fall, dead_bound, loss_bound - HB_SLACK_MS, HB_SLACK_MS);
+	printf("  leaf3 dropped leaf2 from the ES group after %lld ms, leaf1 DF for all %d VNIs "
+	       "after %lld ms (BGP hold %u s)\n",
+	       t1 ? (long long)(t1 - t0) : -1LL, FN_VNIS, t_df ? (long long)(t_df - t0) : -1LL,
+	       o.bgp_hold_s);
+	cr_assert_eq(fn_hb_peer(&fab, 2, FN_HB_BD_GROUP, 1, &p3), 0,
+		     "leaf3 knows leaf2 as a heartbeat peer of bd100");
+	print_hb_peer("leaf3", FN_HB_BD_GROUP, &p3, t0);
+	if (!fn_hb_peer(&fab, 0, FN_HB_ES_GROUP, 1, &p1))
+		print_hb_peer("leaf1", FN_HB_ES_GROUP, &p1, t0);
+	else
+		memset(&p1, 0, sizeof(p1));
+	fn_hb_actions(&fab, 2, &prunes1, NULL);
+	snprintf(bound, sizeof(bound), "<= %.0f (hb %ux%u ms)", loss_bound, miss, iv);
+	if (t1)
+		result("leaf_failure_loss_ms", window, "ms", bound);
+	if (p3.down_at_ms)
+		result("leaf_failure_detect_ms", (double)(p3.down_at_ms - (int64_t)t0), "ms",
+		       "(leaf3 heartbeat: peer dead)");
+	if (t1)
+		result("leaf_failure_prune_ms", (double)(t1 - t0), "ms", "(leaf3 ES group -1)");
+	if (t_df)
+		result("leaf_failure_df_takeover_ms", (double)(t_df - t0), "ms",
+		       "(leaf1 DF, all VNIs)");
+
+	cr_assert(t1, "leaf3's ES group loses leaf2");
 	cr_expect_eq(fn_vtep_leaf(g1.vtep[0]), 0, "leaf1 remains");
+	/* the detection path: leaf3's heartbeat verdict, not BGP */
+	cr_expect(!p3.alive && p3.pruned && !strcmp(p3.verdict, "unfit"),
+		  "leaf3 pruned leaf2 on its heartbeat verdict (alive %d pruned %d verdict %s)",
+		  p3.alive, p3.pruned, p3.verdict);
+	cr_expect_gt(prunes1, prunes0, "leaf3 counted a heartbeat prune");
+	cr_expect(p3.down_at_ms > (int64_t)t0 &&
+		  p3.down_at_ms - (int64_t)t0 <= (int64_t)(dead_bound + HB_SLACK_MS),
+		  "leaf3 declared leaf2 dead %lld ms after the cut (bound %.0f + %d ms)",
+		  (long long)(p3.down_at_ms - (int64_t)t0), dead_bound, HB_SLACK_MS);
+	cr_expect_leq((double)(t1 - t0), loss_bound,
+		      "leaf3's ES group shrank %llu ms after the cut, heartbeat bound %.0f ms",
+		      (unsigned long long)(t1 - t0), loss_bound);
+	cr_expect_leq(window, loss_bound, "loss window %.1f ms, heartbeat bound %.0f ms", window,
+		      loss_bound);
+	cr_expect(t_df && (double)(t_df - t0) <= loss_bound,
+		  "leaf1 DF for every VNI by the heartbeat bound (%lld ms), not after BGP",
+		  t_df ? (long long)(t_df - t0) : -1LL);
 
 	/* afterwards everything runs through leaf1, without loss */
 	lag(l0);
@@ -474,10 +560,12 @@ Test(fabric_mh, controller_restart_hitless)
 	struct tr_stats in, out;
 	struct tr_stream *a, *b;
 	char *before, *after;
+	int64_t prunes0 = 0, prunes1 = 0;
 	char why[160];
 
 	up(NULL);
 	before = fn_map_snapshot(&fab, 0);
+	fn_hb_actions(&fab, 2, &prunes0, NULL);
 	a = stream(true, FLOWS, RATE_PPS, 0);
 	b = stream(false, FLOWS, RATE_PPS, 0);
 	xt_sleep_ms(1000);
@@ -490,6 +578,11 @@ Test(fabric_mh, controller_restart_hitless)
 	tr_stop(b, 300, &out);
 	tr_print("restart: host3->server", &in);
 	tr_print("restart: server->host3", &out);
+	/* beats come from xevpnd: while it is down its peers see a silent
+	 * leaf (leaf3 may prune it, the dataplane forwards on regardless) */
+	if (!fn_hb_actions(&fab, 2, &prunes1, NULL))
+		printf("  leaf3 heartbeat prunes during the restart: %lld\n",
+		       (long long)(prunes1 - prunes0));
 	result("ctl_restart_lost_pkts", (double)(in.lost + out.lost), "pkts", "== 0");
 	cr_expect(fn_xevpnd_alive(&fab, 0), "restarted xevpnd keeps running");
 	if (!fn_xevpnd_alive(&fab, 0))
