@@ -36,6 +36,7 @@
 #include "evpn.h"
 #include "fib.h"
 #include "fib_dp.h"
+#include "health/health.h"
 #include "log.h"
 #include "metrics/xevpn_metrics.h"
 #include "routes_bridge.h"
@@ -85,6 +86,12 @@ struct start_src {
 	struct xd *d;
 };
 
+/* DF lease renewal (struct xevpn_lease), see lease_cb(). */
+struct lease_src {
+	uv_timer_t h;
+	struct xd *d;
+};
+
 struct xd {
 	uv_loop_t *loop;
 	struct xcfg *cfg;
@@ -101,6 +108,10 @@ struct xd {
 	struct start_src *start;
 	struct xevpnd_metrics *xm;	/* /metrics, traffic rates, watch events */
 	struct xh *health;	/* heartbeat engine and its actions */
+	struct lease_src *lease;
+	uint64_t lease_tx;	/* beats sent when the lease was last renewed */
+	uint64_t lease_from_ms;	/* no renewal before (peers still count us dead) */
+	bool lease_set;		/* a lease is in the map */
 	bool uplink_up[4];
 	bool bgp_synced;	/* GoBGP's first dump applied */
 	bool reconciled;	/* stale map entries removed (needs the dump) */
@@ -193,6 +204,94 @@ static void xd_reload(struct xd *d)
 	xh_reload(d->health, d->cfg);
 	xd_ports_sync(d);
 	xd_reschedule(d);
+}
+
+/* ---- DF lease ---- */
+
+static void lease_tx_add(struct health_group *g, void *ctx)
+{
+	struct health_stats st;
+
+	health_group_stats(g, &st);
+	*(uint64_t *)ctx += st.tx_ok;
+}
+
+static uint32_t lease_interval_ms(const struct xd *d)
+{
+	uint32_t ms = d->cfg->health.interval_ms ? d->cfg->health.interval_ms : 1000;
+
+	return ms < 10 ? 10 : ms;
+}
+
+/*
+ * While the heartbeat runs, the dataplane's DF bits hold only until the time
+ * our peers would declare us dead (miss x interval after our last beat): a
+ * controller that stops beating (killed, stuck) stops being DF by the time a
+ * peer takes the role over, instead of forwarding BUM alongside it. Renewed
+ * only when beats went out since the previous renewal. Without heartbeat
+ * groups the lease is removed: the DF bits hold until rewritten.
+ */
+static void lease_cb(uv_timer_t *t)
+{
+	struct xd *d = ((struct lease_src *)t->data)->d;
+	const struct xcfg_health *hc = &d->cfg->health;
+	uint64_t tx = 0, now = now_ms();
+	int rc = 0;
+
+	uv_timer_set_repeat(t, lease_interval_ms(d));
+	if (!d->health || !hc->enabled || !hc->n_groups) {
+		if (d->lease_set && !(rc = xevpn_dp_lease_set(d->dp, 0)))
+			d->lease_set = false;
+		d->lease_from_ms = 0;
+	} else if (xh_for_each_group(d->health, lease_tx_add, &tx),
+		   tx && tx != d->lease_tx && now >= d->lease_from_ms) {
+		uint64_t ms = (uint64_t)(hc->miss ? hc->miss : 3) * lease_interval_ms(d);
+
+		rc = xevpn_dp_lease_set(d->dp, (now + ms) * 1000000ull);
+		if (!rc) {
+			d->lease_set = true;
+			d->lease_tx = tx;
+		}
+	}
+	if (rc)
+		log_msg(LOG_ERR, "dataplane: DF lease: %s", strerror(-rc));
+}
+
+/*
+ * A lease found expired at startup means our peers declared us dead and took
+ * our DF roles over (fall samples after the deadline); they give them back
+ * once our beats are fit again (rise samples) and their cooldown after the
+ * takeover is over. Renewing before the later of the two, with one
+ * evaluation tick of slack each, would make two DFs.
+ */
+static struct lease_src *lease_new(struct xd *d)
+{
+	const struct xcfg_health *hc = &d->cfg->health;
+	struct lease_src *l = calloc(1, sizeof(*l));
+	__u64 deadline_ns = 0;
+	uint64_t now = now_ms();
+
+	if (!l)
+		return NULL;
+	l->d = d;
+	if (!xevpn_dp_lease_get(d->dp, &deadline_ns) && deadline_ns) {
+		d->lease_set = true;
+		if (deadline_ns / 1000000ull <= now) {
+			uint64_t iv = lease_interval_ms(d);
+			uint64_t fit = now + (uint64_t)((hc->rise ? hc->rise : 3) + 2) * iv;
+			uint64_t cool = deadline_ns / 1000000ull +
+					(uint64_t)((hc->fall ? hc->fall : 3) + 2) * iv + hc->cooldown_ms;
+
+			d->lease_from_ms = fit > cool ? fit : cool;
+			log_msg(LOG_NOTICE, "dataplane: DF lease expired while stopped: "
+				"not DF for overlay BUM for %llu ms",
+				(unsigned long long)(d->lease_from_ms - now));
+		}
+	}
+	uv_timer_init(d->loop, &l->h);
+	l->h.data = l;
+	uv_timer_start(&l->h, lease_cb, 0, lease_interval_ms(d));
+	return l;
 }
 
 static void xd_stop(struct xd *d);
@@ -749,6 +848,9 @@ static void xd_stop(struct xd *d)
 		uv_close((uv_handle_t *)&d->learn->h, free_on_close);
 	if (d->start)
 		uv_close((uv_handle_t *)&d->start->h, free_on_close);
+	if (d->lease)
+		uv_close((uv_handle_t *)&d->lease->h, free_on_close);
+	d->lease = NULL;
 	routes_bridge_free(d->rb);
 	xh_free(d->health);
 	d->health = NULL;
@@ -940,6 +1042,8 @@ int main(int argc, char **argv)
 		xh_set_observer(d.health, xd_health_event, xd_health_failover, &d);
 		xevpnd_metrics_set_health(d.xm, &hv);
 	}
+	if (d.dp)
+		d.lease = lease_new(&d);
 	d.cli = cli_new(&d, d.cfg->cli_socket);
 	if (!d.cli) {
 		xd_stop(&d);

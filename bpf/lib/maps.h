@@ -108,6 +108,14 @@ struct {
 	__type(value, struct xevpn_flood);
 } xevpn_flood SEC(".maps");
 
+/* DF lease of the controller (struct xevpn_lease), renewed by ctl. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xevpn_lease);
+} xevpn_lease SEC(".maps");
+
 /* Per-CPU counters indexed by enum xevpn_ctr, written by every program. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -200,6 +208,16 @@ static __always_inline int es_is_df(__u32 es_id, __u32 vni)
 	struct xevpn_es_bd *v = bpf_map_lookup_elem(&xevpn_es_bd, &k);
 
 	return v && (v->flags & XEVPN_ES_BD_F_DF);
+}
+
+/* The controller's DF lease is set and has passed (struct xevpn_lease). */
+static __always_inline int df_lease_expired(void)
+{
+	__u32 zero = 0;
+	const struct xevpn_lease *l = bpf_map_lookup_elem(&xevpn_lease, &zero);
+	__u64 deadline = l ? *(volatile const __u64 *)&l->deadline_ns : 0;
+
+	return deadline && bpf_ktime_get_coarse_ns() >= deadline;
 }
 
 #endif

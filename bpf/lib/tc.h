@@ -25,6 +25,7 @@ static __always_inline int tc_verdict(struct trace_rec *t, int action, __u32 ctr
  * counter that suppressed it. from_overlay selects the EVPN rules: the DF
  * filter and split horizon apply to overlay BUM only; BUM from a local port
  * reaches local ESes whatever the DF state (local bias, RFC 8365 §8.3.1).
+ * A DF bit counts only while the controller's DF lease holds.
  */
 static __always_inline __u32 flood_filter(const struct xevpn_flood_port *fp, __u32 in_ifindex,
 					  __u32 vni, int from_overlay, __be32 src_vtep)
@@ -50,6 +51,8 @@ static __always_inline __u32 flood_filter(const struct xevpn_flood_port *fp, __u
 		return XEVPN_CTR_FILTER_SPLIT_HORIZON;
 	if (!es_is_df(es_id, vni))
 		return XEVPN_CTR_FILTER_DF;
+	if (df_lease_expired())
+		return XEVPN_CTR_FILTER_DF_LEASE;
 	return 0;
 }
 

@@ -611,6 +611,25 @@ int xevpn_dp_es_df_set(struct xevpn_dp *dp, __u32 es_id, __u32 vni, bool df)
 	return upd(dp->skel->maps.xevpn_es_bd, &k, &v);
 }
 
+int xevpn_dp_lease_set(struct xevpn_dp *dp, __u64 deadline_ns)
+{
+	struct xevpn_lease v = { .deadline_ns = deadline_ns };
+	__u32 zero = 0;
+
+	return upd(dp->skel->maps.xevpn_lease, &zero, &v);
+}
+
+int xevpn_dp_lease_get(struct xevpn_dp *dp, __u64 *deadline_ns)
+{
+	struct xevpn_lease v;
+	__u32 zero = 0;
+
+	if (bpf_map__lookup_elem(dp->skel->maps.xevpn_lease, &zero, sizeof(zero), &v, sizeof(v), 0))
+		return -errno;
+	*deadline_ns = v.deadline_ns;
+	return 0;
+}
+
 /*
  * ES next-hop groups are frozen inner maps swapped in the hash-of-maps
  * xevpn_es_nh. Why this scheme:

@@ -138,6 +138,13 @@ int xevpn_dp_es_set(struct xevpn_dp *dp, __u32 es_id, const struct xevpn_es *es)
 int xevpn_dp_es_get(struct xevpn_dp *dp, __u32 es_id, struct xevpn_es *es);
 int xevpn_dp_es_del(struct xevpn_dp *dp, __u32 es_id);
 int xevpn_dp_es_df_set(struct xevpn_dp *dp, __u32 es_id, __u32 vni, bool df);
+/*
+ * DF lease (struct xevpn_lease): overlay BUM reaches no local ES port once the
+ * CLOCK_MONOTONIC time deadline_ns has passed; 0 removes the lease (DF bits
+ * hold forever). One map write, whatever the number of (ES, BD).
+ */
+int xevpn_dp_lease_set(struct xevpn_dp *dp, __u64 deadline_ns);
+int xevpn_dp_lease_get(struct xevpn_dp *dp, __u64 *deadline_ns);
 /* Atomic replace of the ES next-hop group (n <= XEVPN_MAX_ES_VTEPS; n == 0 installs an empty group). */
 int xevpn_dp_es_nh_set(struct xevpn_dp *dp, __u32 es_id, const __be32 *vteps, unsigned int n);
 /*

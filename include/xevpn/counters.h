@@ -67,7 +67,8 @@
 	X(LEARN_EVENT, "learn_event")                 /* learn event sent */       \
 	X(LEARN_RATE_LIMITED, "learn_rate_limited")   /* learn event suppressed */ \
 	X(LEARN_RING_FULL, "learn_ring_full")         /* ring buffer full */       \
-	X(LEARN_STATIC_MOVE, "learn_static_move")     /* static MAC seen elsewhere */
+	X(LEARN_STATIC_MOVE, "learn_static_move")     /* static MAC seen elsewhere */ \
+	X(FILTER_DF_LEASE, "filter_df_lease")         /* copy suppressed: DF lease expired */
 
 #define XEVPN_CTR_ENUM_(name, str) XEVPN_CTR_##name,
 enum xevpn_ctr {

@@ -16,6 +16,7 @@
  * xevpn_es_nh        __u32 es_id             inner array [0] = struct xevpn_nh_group
  * xevpn_es_peer      struct xevpn_es_peer_key  __u32 flags (0)       ctl
  * xevpn_flood        __u32 vni               struct xevpn_flood      ctl
+ * xevpn_lease        __u32 0                 struct xevpn_lease      ctl (health tick)
  * xevpn_ctr          __u32 enum xevpn_ctr    struct xevpn_ctr_value  BPF (per-CPU)
  * xevpn_learn        ring buffer of struct xevpn_learn_event         XDP
  * xevpn_trace        ring buffer of struct xevpn_trace_event (xevpn/trace.h)  XDP, TC, while armed
@@ -133,6 +134,18 @@ struct xevpn_es_bd {
 	__u32 pad;
 };
 #define XEVPN_ES_BD_F_DF 0x01
+
+/*
+ * Controller lease on the DF role (array map, one entry). The controller that
+ * runs the heartbeat renews it every health tick to the time its peers would
+ * declare it dead; once it has passed, overlay BUM reaches no local ES port
+ * (this leaf is non-DF everywhere), so a controller that stopped beating never
+ * forwards alongside the peer that took its DF role over. 0 = no lease: the DF
+ * bits of xevpn_es_bd hold until rewritten.
+ */
+struct xevpn_lease {
+	__u64 deadline_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_coarse_ns) deadline, 0 = none */
+};
 
 /*
  * ES next-hop group: the remote VTEPs attached to an ES (for a local ES, its

@@ -10,6 +10,7 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
@@ -99,6 +100,29 @@ static void s_no_vtep(struct env *e)
 	xevpn_dp_config_set(e->dp, &(struct xevpn_config){ .underlay_ifindex = e->up0 });
 }
 static void s_df(struct env *e) { xevpn_dp_es_df_set(e->dp, ES_LOCAL, VNI_A, true); }
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+/* DF, with the controller's lease passed 10 s ago / valid 60 s more / set then removed */
+static void s_df_lease_expired(struct env *e)
+{
+	s_df(e);
+	xevpn_dp_lease_set(e->dp, mono_ns() - 10000000000ull);
+}
+static void s_df_lease_valid(struct env *e)
+{
+	s_df(e);
+	xevpn_dp_lease_set(e->dp, mono_ns() + 60000000000ull);
+}
+static void s_df_lease_none(struct env *e)
+{
+	s_df_lease_expired(e);
+	xevpn_dp_lease_set(e->dp, 0);
+}
 static void s_fanout(struct env *e)
 {
 	struct xevpn_flood fl = { .n_vteps = XEVPN_MAX_FLOOD_VTEPS, .n_ports = XEVPN_MAX_FLOOD_PORTS };
@@ -251,6 +275,11 @@ static struct dp_case cases[] = {
 	{ "access BUM from ES port, not DF: local bias floods locally", TC, 2, NULL, ETH(MAC_BCAST, MAC_H2), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 2, 2, C(FILTER_DF), 0 },
 	{ "tagged access BUM", TC, 3, NULL, ETHV(MAC_BCAST, MAC_H3, 10), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 2, 2, C(FILTER_INGRESS_PORT), 1 },
 	{ "overlay BUM, DF: all local ports", TC, 4, s_df, VX("192.0.2.3", VNI_A, MAC_BCAST, MAC_R2), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 3, 0 },
+	{ "overlay BUM, DF, lease expired: ES port skipped", TC, 4, s_df_lease_expired, VX("192.0.2.3", VNI_A, MAC_BCAST, MAC_R2), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 2, 0, C(FILTER_DF_LEASE), 1 },
+	{ "overlay unknown unicast, DF, lease expired: ES port skipped", TC, 4, s_df_lease_expired, VX("192.0.2.3", VNI_A, MAC_UNKNOWN, MAC_R2), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 2, 0, C(FILTER_DF_LEASE), 1 },
+	{ "overlay BUM, DF, lease valid: all local ports", TC, 4, s_df_lease_valid, VX("192.0.2.3", VNI_A, MAC_BCAST, MAC_R2), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 3, 0 },
+	{ "overlay BUM, DF, no lease (0): all local ports", TC, 4, s_df_lease_none, VX("192.0.2.3", VNI_A, MAC_BCAST, MAC_R2), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 3, 0 },
+	{ "access BUM from ES port, lease expired: local bias floods locally", TC, 2, s_df_lease_expired, ETH(MAC_BCAST, MAC_H2), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 2, 2 },
 	{ "overlay BUM, not DF: ES port skipped", TC, 4, NULL, VX("192.0.2.3", VNI_A, MAC_BCAST, MAC_R2), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 2, 0, C(FILTER_DF), 1 },
 	{ "overlay BUM from ES peer, DF: split horizon", TC, 4, s_df, VX("192.0.2.2", VNI_A, MAC_BCAST, MAC_R1), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 2, 0, C(FILTER_SPLIT_HORIZON), 1 },
 	{ "overlay unknown unicast flooded", TC, 4, s_df, VX("192.0.2.3", VNI_A, MAC_UNKNOWN, MAC_R2), NULL, 0, TC_ACT_SHOT, { 0 }, C(TC_FLOODED), 3, 0 },

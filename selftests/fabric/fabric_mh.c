@@ -555,10 +555,69 @@ static void print_diff(const char *a, const char *b)
 	}
 }
 
+/*
+ * BUM from host3 to the ES during a controller restart: a broadcast and an
+ * unknown unicast stream, counted per datagram on both server NICs.
+ */
+#define RESTART_BUM_PPS 500
+struct restart_bum {
+	struct tr_stream *s[2];
+	struct tr_tap *tap[2];
+};
+
+static void restart_bum_start(struct restart_bum *rb)
+{
+	static const char *const dst[2] = { "198.51.100.255", "198.51.100.97" };
+	static const uint16_t port[2] = { 9106, 9107 };
+	struct tr_tap_dev srv[2] = { { fab.x.server.ns, fab.x.server.nic[0] },
+				     { fab.x.server.ns, fab.x.server.nic[1] } };
+
+	cr_assert_eq(xt_ip(fab.x.host3.ns, "neigh replace %s lladdr 02:00:00:00:01:97 dev %s "
+			   "nud permanent", dst[1], fab.x.host3.ifname), 0);
+	for (int i = 0; i < 2; i++) {
+		struct tr_opts o = {
+			.src_ns = fab.x.host3.ns, .src_ip = fab.x.host3.ip,
+			.dst_ns = fab.x.server.ns, .dst_ip = dst[i], .bind_ip = "0.0.0.0",
+			.flows = 8, .rate_pps = RESTART_BUM_PPS, .dst_port = port[i],
+			.broadcast = i == 0, .max_seconds = 90,
+		};
+
+		cr_assert_eq(tr_tap_open(&rb->tap[i], srv, 2, port[i]), 0);
+		cr_assert_eq(tr_start(&rb->s[i], &o), 0, "BUM stream %d", i);
+	}
+}
+
+/* Stops the streams; returns duplicates at the server, *lost = never delivered. */
+static uint64_t restart_bum_stop(struct restart_bum *rb, uint64_t *lost)
+{
+	static const char *const what[2] = { "broadcast", "unknown unicast" };
+	uint64_t dups = 0;
+
+	*lost = 0;
+	for (int i = 0; i < 2; i++) {
+		struct tr_tap_stats ts;
+		struct tr_stats st;
+
+		tr_stop(rb->s[i], 400, &st);
+		tr_tap_close(rb->tap[i], 0, &ts);
+		printf("  restart: %-16s host3 -> server: sent %llu, at the server %llu frames "
+		       "(%llu unique, %llu dup; nic0 %llu nic1 %llu)\n", what[i],
+		       (unsigned long long)st.sent, (unsigned long long)ts.frames,
+		       (unsigned long long)ts.unique, (unsigned long long)ts.dup_frames,
+		       (unsigned long long)ts.per_dev[0], (unsigned long long)ts.per_dev[1]);
+		dups += ts.dup_frames;
+		*lost += st.sent > ts.unique ? st.sent - ts.unique : 0;
+	}
+	fflush(stdout);
+	return dups;
+}
+
 Test(fabric_mh, controller_restart_hitless)
 {
 	struct tr_stats in, out;
 	struct tr_stream *a, *b;
+	struct restart_bum bum = { 0 };
+	uint64_t bum_dups, bum_lost, lease0, lease1;
 	char *before, *after;
 	int64_t prunes0 = 0, prunes1 = 0;
 	char why[160];
@@ -568,6 +627,8 @@ Test(fabric_mh, controller_restart_hitless)
 	fn_hb_actions(&fab, 2, &prunes0, NULL);
 	a = stream(true, FLOWS, RATE_PPS, 0);
 	b = stream(false, FLOWS, RATE_PPS, 0);
+	lease0 = ctr(0, XEVPN_CTR_FILTER_DF_LEASE);
+	restart_bum_start(&bum);
 	xt_sleep_ms(1000);
 	cr_assert_eq(fn_xevpnd_kill(&fab, 0), 0, "kill -9 xevpnd on leaf1");
 	xt_sleep_ms(1000);
@@ -576,6 +637,8 @@ Test(fabric_mh, controller_restart_hitless)
 	xt_sleep_ms(fab.o.startup_hold_ms + fab.o.df_wait_ms + 1500);
 	tr_stop(a, 300, &in);
 	tr_stop(b, 300, &out);
+	bum_dups = restart_bum_stop(&bum, &bum_lost);
+	lease1 = ctr(0, XEVPN_CTR_FILTER_DF_LEASE);
 	tr_print("restart: host3->server", &in);
 	tr_print("restart: server->host3", &out);
 	/* beats come from xevpnd: while it is down its peers see a silent
@@ -584,6 +647,12 @@ Test(fabric_mh, controller_restart_hitless)
 		printf("  leaf3 heartbeat prunes during the restart: %lld\n",
 		       (long long)(prunes1 - prunes0));
 	result("ctl_restart_lost_pkts", (double)(in.lost + out.lost), "pkts", "== 0");
+	printf("  leaf1 filter_df_lease +%llu during the restart\n",
+	       (unsigned long long)(lease1 - lease0));
+	result("ctl_restart_bum_duplicates", (double)bum_dups, "pkts", "== 0");
+	result("ctl_restart_bum_lost", (double)bum_lost, "pkts", "(zero-DF gap only)");
+	cr_expect_eq(bum_dups, 0, "no BUM frame reaches the server twice during the restart");
+	cr_expect_gt(lease1 - lease0, 0, "leaf1's expired DF lease filtered overlay BUM");
 	cr_expect(fn_xevpnd_alive(&fab, 0), "restarted xevpnd keeps running");
 	if (!fn_xevpnd_alive(&fab, 0))
 		fn_xevpnd_log_tail(&fab, 0, 30);
