@@ -15,7 +15,9 @@ TEST_SUITES += $(addprefix $(O)/selftests/,$(CTL_UNIT_SUITES))
 
 # netns suite: real gobgpd + real dataplane + xevpnd on the fabric topology.
 # The harness archive's path is written out (selftests/lib/build.mk sorts after).
-$(O)/selftests/netns_ctl: $(O)/selftests/ctl/netns_ctl.o $(O)/selftests/libharness.a
+# ctl_env.o: fabric, xevpnd config/start/stop and pinned-map readers of the netns suites.
+CTL_NETNS_ENV := $(O)/selftests/ctl/ctl_env.o
+$(O)/selftests/netns_ctl: $(O)/selftests/ctl/netns_ctl.o $(CTL_NETNS_ENV) $(O)/selftests/libharness.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -Wl,--no-gc-sections $^ -o $@ $(HARNESS_LDLIBS) $(LIBS_CRIT)
 $(O)/selftests/netns_ctl: | $(O)/xevpnd $(O)/xevpnctl
@@ -23,7 +25,7 @@ $(O)/selftests/netns_ctl: | $(O)/xevpnd $(O)/xevpnctl
 TEST_SUITES += $(O)/selftests/netns_ctl
 
 # Heartbeat actions of xevpnd on the same fabric (DF takeover, self-fence, key rotation).
-$(O)/selftests/netns_ctl_health: $(O)/selftests/ctl/netns_ctl_health.o $(O)/selftests/libharness.a
+$(O)/selftests/netns_ctl_health: $(O)/selftests/ctl/netns_ctl_health.o $(CTL_NETNS_ENV) $(O)/selftests/libharness.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -Wl,--no-gc-sections $^ -o $@ $(HARNESS_LDLIBS) $(LIBS_CRIT)
 $(O)/selftests/netns_ctl_health: | $(O)/xevpnd $(O)/xevpnctl
@@ -31,7 +33,7 @@ $(O)/selftests/netns_ctl_health: | $(O)/xevpnd $(O)/xevpnctl
 TEST_SUITES += $(O)/selftests/netns_ctl_health
 
 # /metrics scraped during traffic, promtool, JSON of every xevpnctl command.
-$(O)/selftests/netns_ctl_metrics: $(O)/selftests/ctl/netns_ctl_metrics.o $(O)/selftests/libharness.a
+$(O)/selftests/netns_ctl_metrics: $(O)/selftests/ctl/netns_ctl_metrics.o $(CTL_NETNS_ENV) $(O)/selftests/libharness.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -Wl,--no-gc-sections $^ -o $@ $(HARNESS_LDLIBS) $(LIBS_CRIT)
 $(O)/selftests/netns_ctl_metrics: | $(O)/xevpnd $(O)/xevpnctl

@@ -35,7 +35,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,12 +42,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fabric.h"
-#include "netns.h"
-#include <xevpn/maps.h>
+#include "ctl_env.h"
 
-#define INSTANCE	"xevpn"
-#define VNI		100
+#define VNI		CTL_VNI
+#define LOG_LINES	30
 #define HB_IF		"hb0"		/* engine side: link-local address */
 #define HB_DP_IF	"hbd0"		/* dataplane side: access port of bd100 */
 #define INTERVAL_MS	100
@@ -61,56 +58,18 @@ static const char *const KEY1 = "00112233445566778899aabbccddeeff001122334455667
 static const char *const KEY2 = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 static const char *const KEY3 = "0f0e0d0c0b0a09080706050403020100";
 
-static struct xt_fabric fab;
-static struct xt_proc xd[XT_FABRIC_LEAVES];
-static char conf[XT_FABRIC_LEAVES][XT_PATH_MAX], sock[XT_FABRIC_LEAVES][XT_PATH_MAX];
-static char pins[XT_FABRIC_LEAVES][XT_PATH_MAX];
-static char bin_xevpnd[PATH_MAX], bin_xevpnctl[PATH_MAX];
 static const char *api_override[XT_FABRIC_LEAVES];	/* gobgp-api through a cuttable proxy */
-
-static void find_bins(void)
-{
-	const char *dir = getenv("XEVPN_BIN");
-	char self[PATH_MAX], d[PATH_MAX];
-	ssize_t n;
-
-	if (dir) {
-		snprintf(d, sizeof(d), "%s", dir);
-	} else {
-		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		cr_assert_gt(n, 0);
-		self[n] = 0;
-		snprintf(d, sizeof(d), "%s/..", dirname(self));
-	}
-	snprintf(bin_xevpnd, sizeof(bin_xevpnd), "%s/xevpnd", d);
-	snprintf(bin_xevpnctl, sizeof(bin_xevpnctl), "%s/xevpnctl", d);
-	cr_assert_eq(access(bin_xevpnd, X_OK), 0, "%s not built", bin_xevpnd);
-	cr_assert_eq(access(bin_xevpnctl, X_OK), 0, "%s not built", bin_xevpnctl);
-}
 
 /* keys: "1:HEX,2:HEX" (first signs). */
 static void write_conf(int i, const char *keys)
 {
+	char df_wait[16], spec[512], *save = NULL;
+	struct ctl_leaf_conf o = { .api = api_override[i], .df_wait = df_wait, .extra_port = HB_DP_IF };
 	struct xt_fabric_leaf *l = &fab.leaf[i];
-	char tmp[XT_PATH_MAX + 8], spec[512], *save = NULL;
 	FILE *f;
 
-	snprintf(conf[i], sizeof(conf[i]), "%s/%s.conf", xt_state_dir(), l->ns);
-	snprintf(sock[i], sizeof(sock[i]), "%s/%s.sock", xt_state_dir(), l->ns);
-	snprintf(pins[i], sizeof(pins[i]), "%s/%s", l->bpffs, INSTANCE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", conf[i]);
-	f = fopen(tmp, "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-		"vtep-address: %s\nrouter-id: %s\nasn: %u\ngobgp-api: %s\nbpffs: %s\n"
-		"instance: %s\ncli-socket: %s\nuplinks: [%s]\n"
-		"timers:\n  startup-hold: 2s\n  mac-aging: 300s\n  df-wait: %ums\n"
-		"bd:\n  - name: bd%u\n    vni: %u\n    route-targets: auto\n    access-ports: [%s, %s]\n",
-		l->vtep, l->vtep, XT_FABRIC_AS, api_override[i] ?: l->api_addr, l->bpffs, INSTANCE, sock[i], l->uplink,
-		DF_WAIT_MS, VNI, VNI, l->access, HB_DP_IF);
-	if (l->on_es)
-		fprintf(f, "es:\n  - name: server1\n    esi: %s\n    port: %s\n    mode: all-active\n",
-			fab.esi, l->access);
+	snprintf(df_wait, sizeof(df_wait), "%ums", DF_WAIT_MS);
+	f = ctl_conf_begin(i, &o);
 	fprintf(f,
 		"health:\n  interval: %ums\n  miss: %u\n  rise: 3\n  fall: 1\n  cooldown: 300ms\n"
 		"  self-fence-deadline: %ums\n  evpn-id: xt-fabric\n  keys:\n",
@@ -127,8 +86,7 @@ static void write_conf(int i, const char *keys)
 	if (l->on_es)
 		fprintf(f, "    - { name: es-server1, es: server1, interface: %s }\n", HB_IF);
 	fprintf(f, "    - { name: bd%u, bd: bd%u, interface: %s }\n", VNI, VNI, HB_IF);
-	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(rename(tmp, conf[i]), 0);
+	ctl_conf_end(i, f);
 }
 
 static void keys_spec(char *buf, size_t len, const char *a_id, const char *a, const char *b_id,
@@ -138,22 +96,6 @@ static void keys_spec(char *buf, size_t len, const char *a_id, const char *a, co
 		snprintf(buf, len, "%s:%s,%s:%s", a_id, a, b_id, b);
 	else
 		snprintf(buf, len, "%s:%s", a_id, a);
-}
-
-static void xd_start(int i)
-{
-	char *argv[] = { bin_xevpnd, "-c", conf[i], NULL };
-	char label[32];
-
-	snprintf(label, sizeof(label), "xevpnd-%s", fab.leaf[i].ns);
-	cr_assert_eq(xt_spawn(fab.leaf[i].ns, label, argv, NULL, 0, &xd[i]), 0);
-}
-
-static void logs(void)
-{
-	for (int i = 0; i < XT_FABRIC_LEAVES; i++)
-		if (xd[i].logfile[0])
-			xt_dump_tail(xd[i].logfile, 30);
 }
 
 /* `xevpnctl -j <cmd>` on leaf i -> parsed data, or NULL. */
@@ -240,47 +182,6 @@ static bool daemon_flag(int i, const char *name)
 	return v;
 }
 
-static bool wait_flag(int leaf, const char *flag, int timeout_ms)
-{
-	uint64_t end = xt_now_ms() + (uint64_t)timeout_ms;
-
-	do {
-		if (daemon_flag(leaf, flag))
-			return true;
-		xt_sleep_ms(100);
-	} while (xt_now_ms() < end);
-	return false;
-}
-
-static int pinned(int leaf, const char *map)
-{
-	char path[XT_PATH_MAX + 64];
-
-	snprintf(path, sizeof(path), "%s/%s", pins[leaf], map);
-	return bpf_obj_get(path);
-}
-
-/* ES id of the fabric ESI on a leaf, from xevpnd's pinned ESI record. */
-static uint32_t es_id(int leaf)
-{
-	uint8_t want[10], v[16];
-	uint32_t k, next, *prev = NULL, found = 0;
-	int fd = pinned(leaf, "xevpn_ctl_esi");
-
-	if (fd < 0)
-		return 0;
-	for (int i = 0; i < 10; i++)
-		want[i] = (uint8_t)strtoul(fab.esi + 3 * i, NULL, 16);
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		k = next;
-		prev = &k;
-		if (!bpf_map_lookup_elem(fd, &k, v) && !memcmp(v, want, 10))
-			found = k;
-	}
-	close(fd);
-	return found;
-}
-
 /* DF bit of (server ES, VNI) in leaf's dataplane: 1, 0, or negative. */
 static int df_bit(int leaf, int fd, uint32_t id)
 {
@@ -295,8 +196,8 @@ static int df_bit(int leaf, int fd, uint32_t id)
 static bool wait_df(int leaf, int want, int timeout_ms)
 {
 	uint64_t end = xt_now_ms() + (uint64_t)timeout_ms;
-	int fd = pinned(leaf, "xevpn_es_bd"), v = -1;
-	uint32_t id = es_id(leaf);
+	int fd = ctl_pinned(leaf, "xevpn_es_bd"), v = -1;
+	uint32_t id = ctl_es_id(leaf);
 
 	cr_assert_geq(fd, 0);
 	do {
@@ -308,48 +209,11 @@ static bool wait_df(int leaf, int want, int timeout_ms)
 	return v == want;
 }
 
-static int es_group(int leaf, uint32_t id, struct xevpn_nh_group *g)
-{
-	int fd = pinned(leaf, "xevpn_es_nh"), ifd, rc = -ENOENT;
-	uint32_t inner, zero = 0;
-
-	if (fd < 0)
-		return fd;
-	if (!bpf_map_lookup_elem(fd, &id, &inner) && (ifd = bpf_map_get_fd_by_id(inner)) >= 0) {
-		rc = bpf_map_lookup_elem(ifd, &zero, g) ? -errno : 0;
-		close(ifd);
-	}
-	close(fd);
-	return rc;
-}
-
-static bool group_is(const struct xevpn_nh_group *g, const char *a, const char *b)
-{
-	uint32_t x = inet_addr(a), y = b ? inet_addr(b) : 0;
-	unsigned n = b ? 2 : 1;
-	bool hx = false, hy = !b;
-
-	if (g->count != n)
-		return false;
-	for (unsigned i = 0; i < n; i++) {
-		hx |= g->vtep[i] == x;
-		hy |= b && g->vtep[i] == y;
-	}
-	return hx && hy;
-}
-
 static bool wait_group(int leaf, const char *a, const char *b, int timeout_ms)
 {
-	uint64_t end = xt_now_ms() + (uint64_t)timeout_ms;
 	struct xevpn_nh_group g;
-	uint32_t id;
 
-	do {
-		if ((id = es_id(leaf)) && !es_group(leaf, id, &g) && group_is(&g, a, b))
-			return true;
-		xt_sleep_ms(20);
-	} while (xt_now_ms() < end);
-	return false;
+	return ctl_wait_group(leaf, a, b, timeout_ms, 20, &g);
 }
 
 /* The server's ES on leaf i is in service with its DF wait over. */
@@ -371,7 +235,7 @@ static void wait_settled(int timeout_ms)
 	while (!(es_settled(0) && es_settled(1)) && xt_now_ms() < end)
 		xt_sleep_ms(100);
 	if (!(es_settled(0) && es_settled(1))) {
-		logs();
+		ctl_logs(LOG_LINES);
 		cr_assert_fail("the server's ES never settled (in service, DF wait over) on leaf1/leaf2");
 	}
 }
@@ -395,35 +259,25 @@ static void hb_port(int i)
 	cr_assert_eq(xt_link_up(ns, HB_IF), 0);
 }
 
-static void setup(void)
+/* Heartbeat port and config with key 1 only. */
+static void leaf_prepare(int i)
 {
-	struct xt_fabric_opts o = { 0 };
 	char keys[256];
 
-	find_bins();
+	keys_spec(keys, sizeof(keys), "1", KEY1, NULL, NULL);
+	hb_port(i);
+	write_conf(i, keys);
+}
+
+static void setup(void)
+{
 	memset(xd, 0, sizeof(xd));
 	memset(api_override, 0, sizeof(api_override));
-	cr_assert_eq(xt_fabric_create(&fab, &o), 0, "fabric topology");
-	cr_assert_eq(xt_fabric_wait_bgp(&fab, 60000), 0, "BGP sessions to the RR");
-	keys_spec(keys, sizeof(keys), "1", KEY1, NULL, NULL);
-	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
-		char key[64];
-
-		/* bpf_fib_lookup() toward a VTEP needs forwarding on the underlay port */
-		snprintf(key, sizeof(key), "net/ipv4/conf/%s/forwarding", fab.leaf[i].uplink);
-		cr_assert_eq(xt_sysctl(fab.leaf[i].ns, key, "1"), 0);
-		hb_port(i);
-		write_conf(i, keys);
-		xd_start(i);
-	}
-	for (int i = 0; i < XT_FABRIC_LEAVES; i++)
-		if (!wait_flag(i, "converged", 30000)) {
-			logs();
-			cr_assert_fail("xevpnd on %s did not converge", fab.leaf[i].ns);
-		}
+	ctl_fabric_up();
+	ctl_leaves_up(leaf_prepare, daemon_flag, LOG_LINES);
 	/* beats cross the overlay both ways before any test starts */
 	if (!wait_peers(20000)) {
-		logs();
+		ctl_logs(LOG_LINES);
 		cr_assert_fail("heartbeat peers not all alive through the overlay");
 	}
 	wait_settled(20000);
@@ -431,13 +285,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (getenv("XEVPN_CTL_LOGS"))
-		logs();
-	for (int i = 0; i < XT_FABRIC_LEAVES; i++)
-		if (xd[i].pid && !xd[i].exited)
-			xt_proc_stop(&xd[i], 3000);
-	memset(xd, 0, sizeof(xd));
-	xt_fabric_destroy(&fab);
+	ctl_teardown(LOG_LINES);
 }
 
 TestSuite(netns_ctl_health, .init = setup, .fini = teardown, .timeout = 150);
@@ -449,17 +297,17 @@ Test(netns_ctl_health, peer_killed_df_moves_at_once)
 	json_t *h, *g, *p;
 	uint64_t t_kill, t_df = 0, end;
 	long long down_at, detect, bound = MISS * INTERVAL_MS + INTERVAL_MS;
-	uint32_t id2 = es_id(1);
+	uint32_t id2 = ctl_es_id(1);
 	int fd2;
 
 	/* modulo DF for VNI 100 over {192.0.2.1, 192.0.2.2}: leaf1 */
 	cr_assert(wait_df(0, 1, 15000), "leaf1 is DF before the test");
 	cr_assert(wait_df(1, 0, 15000), "leaf2 is not DF before the test");
 	if (!wait_group(2, "192.0.2.1", "192.0.2.2", 15000)) {
-		logs();
+		ctl_logs(LOG_LINES);
 		cr_assert_fail("leaf3's ES group never held both leaves");
 	}
-	fd2 = pinned(1, "xevpn_es_bd");
+	fd2 = ctl_pinned(1, "xevpn_es_bd");
 	cr_assert_geq(fd2, 0);
 
 	t_kill = xt_now_ms();
@@ -474,7 +322,7 @@ Test(netns_ctl_health, peer_killed_df_moves_at_once)
 	}
 	close(fd2);
 	if (!t_df) {
-		logs();
+		ctl_logs(LOG_LINES);
 		cr_assert_fail("leaf2 never became DF after leaf1's xevpnd died");
 	}
 	cr_assert(wait_group(2, "192.0.2.2", NULL, 2000),
@@ -505,10 +353,10 @@ Test(netns_ctl_health, peer_killed_df_moves_at_once)
 	json_decref(h);
 
 	/* xevpnd back on leaf1: beats resume, fit after rise, everything restored */
-	xd_start(0);
+	ctl_xd_start(0);
 	if (!wait_group(2, "192.0.2.1", "192.0.2.2", 20000) || !wait_df(1, 0, 20000) ||
 	    !wait_df(0, 1, 20000)) {
-		logs();
+		ctl_logs(LOG_LINES);
 		cr_assert_fail("leaf1 not restored after its xevpnd came back");
 	}
 	h = ctl_json(1, "show health");
@@ -540,8 +388,8 @@ static bool speaker_up(int i)
 static int es_hold(int leaf)
 {
 	struct xevpn_es v;
-	uint32_t id = es_id(leaf);
-	int fd = pinned(leaf, "xevpn_es"), rc;
+	uint32_t id = ctl_es_id(leaf);
+	int fd = ctl_pinned(leaf, "xevpn_es"), rc;
 
 	if (fd < 0)
 		return fd;
@@ -565,7 +413,7 @@ static void assert_no_fence_for(int leaf, int ms, const char *why)
 
 	while (xt_now_ms() < end) {
 		if (leaf_fenced(leaf)) {
-			logs();
+			ctl_logs(LOG_LINES);
 			cr_assert_fail("self-fenced with %s", why);
 		}
 		xt_sleep_ms(100);
@@ -622,9 +470,9 @@ Test(netns_ctl_health, isolated_leaf_self_fences_by_deadline)
 	api_override[0] = "127.0.0.1:" PROXY_PORT;
 	keys_spec(keys, sizeof(keys), "1", KEY1, NULL, NULL);
 	write_conf(0, keys);
-	xd_start(0);
-	if (!wait_flag(0, "converged", 30000) || !wait_peers(20000)) {
-		logs();
+	ctl_xd_start(0);
+	if (!ctl_wait_flag(0, "converged", 30000, daemon_flag) || !wait_peers(20000)) {
+		ctl_logs(LOG_LINES);
 		cr_assert_fail("leaf1's xevpnd did not come back through the gRPC relay");
 	}
 	wait_settled(20000);
@@ -644,7 +492,7 @@ Test(netns_ctl_health, isolated_leaf_self_fences_by_deadline)
 	json_decref(h);
 	underlay(0, true);
 	if (!wait_peers(20000)) {
-		logs();
+		ctl_logs(LOG_LINES);
 		cr_assert_fail("peers not back after the underlay returned");
 	}
 
@@ -670,7 +518,7 @@ Test(netns_ctl_health, isolated_leaf_self_fences_by_deadline)
 		xt_sleep_ms(20);
 	}
 	if (!t_fence) {
-		logs();
+		ctl_logs(LOG_LINES);
 		cr_assert_fail("leaf1 did not self-fence within the deadline + 3 s");
 	}
 	after = (long long)(t_fence - t_cut);
@@ -691,7 +539,7 @@ Test(netns_ctl_health, isolated_leaf_self_fences_by_deadline)
 	for (end = xt_now_ms() + 20000; leaf_fenced(0) && xt_now_ms() < end;)
 		xt_sleep_ms(100);
 	if (leaf_fenced(0)) {
-		logs();
+		ctl_logs(LOG_LINES);
 		cr_assert_fail("fence not lifted once the speaker and the peers returned");
 	}
 	for (end = xt_now_ms() + 20000; es_hold(0) != 0 && xt_now_ms() < end;)

@@ -19,7 +19,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -29,74 +28,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fabric.h"
-#include "netns.h"
+#include "ctl_env.h"
 
-#define INSTANCE "xevpn"
-#define VNI 100
+#define VNI CTL_VNI
 #define METRICS_PORT 9469
-
-static struct xt_fabric fab;
-static struct xt_proc xd[XT_FABRIC_LEAVES];
-static char conf[XT_FABRIC_LEAVES][XT_PATH_MAX], sock[XT_FABRIC_LEAVES][XT_PATH_MAX];
-static char bin_xevpnd[PATH_MAX], bin_xevpnctl[PATH_MAX];
-
-static void find_bins(void)
-{
-	const char *dir = getenv("XEVPN_BIN");
-	char self[PATH_MAX], d[PATH_MAX];
-	ssize_t n;
-
-	if (dir) {
-		snprintf(d, sizeof(d), "%s", dir);
-	} else {
-		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		cr_assert_gt(n, 0);
-		self[n] = 0;
-		snprintf(d, sizeof(d), "%s/..", dirname(self));
-	}
-	snprintf(bin_xevpnd, sizeof(bin_xevpnd), "%s/xevpnd", d);
-	snprintf(bin_xevpnctl, sizeof(bin_xevpnctl), "%s/xevpnctl", d);
-	cr_assert_eq(access(bin_xevpnd, X_OK), 0, "%s not built", bin_xevpnd);
-	cr_assert_eq(access(bin_xevpnctl, X_OK), 0, "%s not built", bin_xevpnctl);
-}
+#define LOG_LINES 25
 
 static void write_conf(int i)
 {
-	struct xt_fabric_leaf *l = &fab.leaf[i];
-	FILE *f;
+	char http[32];
+	struct ctl_leaf_conf o = { .http_metrics = http };
 
-	snprintf(conf[i], sizeof(conf[i]), "%s/%s.conf", xt_state_dir(), l->ns);
-	snprintf(sock[i], sizeof(sock[i]), "%s/%s.sock", xt_state_dir(), l->ns);
-	f = fopen(conf[i], "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-		"vtep-address: %s\nrouter-id: %s\nasn: %u\ngobgp-api: %s\nbpffs: %s\n"
-		"instance: %s\ncli-socket: %s\nhttp-metrics: 127.0.0.1:%d\nuplinks: [%s]\n"
-		"timers:\n  startup-hold: 2s\n  mac-aging: 300s\n  df-wait: 1s\n"
-		"bd:\n  - name: bd%u\n    vni: %u\n    route-targets: auto\n    access-ports: [%s]\n",
-		l->vtep, l->vtep, XT_FABRIC_AS, l->api_addr, l->bpffs, INSTANCE, sock[i],
-		METRICS_PORT, l->uplink, VNI, VNI, l->access);
-	if (l->on_es)
-		fprintf(f, "es:\n  - name: server1\n    esi: %s\n    port: %s\n    mode: all-active\n",
-			fab.esi, l->access);
-	cr_assert_eq(fclose(f), 0);
-}
-
-static void xd_start(int i)
-{
-	char *argv[] = { bin_xevpnd, "-c", conf[i], NULL };
-	char label[32];
-
-	snprintf(label, sizeof(label), "xevpnd-%s", fab.leaf[i].ns);
-	cr_assert_eq(xt_spawn(fab.leaf[i].ns, label, argv, NULL, 0, &xd[i]), 0);
-}
-
-static void logs(void)
-{
-	for (int i = 0; i < XT_FABRIC_LEAVES; i++)
-		if (xd[i].logfile[0])
-			xt_dump_tail(xd[i].logfile, 25);
+	snprintf(http, sizeof(http), "127.0.0.1:%d", METRICS_PORT);
+	ctl_conf_end(i, ctl_conf_begin(i, &o));
 }
 
 /* `xevpnctl -s SOCK -j CMD` on leaf i, parsed; NULL when it failed. */
@@ -115,10 +59,10 @@ static json_t *ctl_json(int i, const char *cmd)
 	return j;
 }
 
-static bool converged(int i)
+static bool daemon_flag(int i, const char *name)
 {
 	json_t *d = ctl_json(i, "show daemon");
-	bool ok = d && json_is_true(json_object_get(d, "converged"));
+	bool ok = d && json_is_true(json_object_get(d, name));
 
 	json_decref(d);
 	return ok;
@@ -126,40 +70,8 @@ static bool converged(int i)
 
 static void setup(void)
 {
-	struct xt_fabric_opts o = { 0 };
-
-	find_bins();
-	cr_assert_eq(xt_fabric_create(&fab, &o), 0, "fabric topology");
-	cr_assert_eq(xt_fabric_wait_bgp(&fab, 60000), 0, "BGP sessions to the RR");
-	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
-		char key[64];
-
-		snprintf(key, sizeof(key), "net/ipv4/conf/%s/forwarding", fab.leaf[i].uplink);
-		cr_assert_eq(xt_sysctl(fab.leaf[i].ns, key, "1"), 0);
-		write_conf(i);
-		xd_start(i);
-	}
-	for (int i = 0; i < XT_FABRIC_LEAVES; i++) {
-		uint64_t end = xt_now_ms() + 30000;
-
-		while (!converged(i) && xt_now_ms() < end)
-			xt_sleep_ms(100);
-		if (!converged(i)) {
-			logs();
-			cr_assert_fail("xevpnd on %s did not converge", fab.leaf[i].ns);
-		}
-	}
-}
-
-static void teardown(void)
-{
-	if (getenv("XEVPN_CTL_LOGS"))
-		logs();
-	for (int i = 0; i < XT_FABRIC_LEAVES; i++)
-		if (xd[i].pid && !xd[i].exited)
-			xt_proc_stop(&xd[i], 3000);
-	memset(xd, 0, sizeof(xd));
-	xt_fabric_destroy(&fab);
+	ctl_fabric_up();
+	ctl_leaves_up(write_conf, daemon_flag, LOG_LINES);
 }
 
 /* GET /metrics from inside leaf i's namespace: the body (malloc'd) or NULL. */
@@ -223,40 +135,21 @@ static void promtool(const char *text)
 
 static int ping(int count, const char *interval)
 {
-	char cnt[16], log[XT_PATH_MAX], buf[4096] = "", *s;
-	char *argv[] = { "/bin/busybox", "ping", "-q", "-c", cnt, "-i", (char *)interval, "-W", "2",
-			 XT_FABRIC_SERVER_IP, NULL };
-	static int seq;
 	struct xt_proc p = { 0 };
-	uint64_t end = xt_now_ms() + 20000;
-	int tx = -1, rx = -1;
-	FILE *f;
+	int sent;
 
-	snprintf(log, sizeof(log), "%s/mping-%d-%d.log", xt_state_dir(), (int)getpid(), ++seq);
-	unlink(log);
-	snprintf(cnt, sizeof(cnt), "%d", count);
-	cr_assert_eq(xt_spawn(fab.host3.ns, "ping", argv, log, 0, &p), 0);
-	while (xt_proc_alive(&p) && xt_now_ms() < end)
-		xt_sleep_ms(50);
-	if (xt_proc_alive(&p))
-		xt_proc_kill(&p);
-	f = fopen(log, "r");
-	if (f) {
-		buf[fread(buf, 1, sizeof(buf) - 1, f)] = 0;
-		fclose(f);
-	}
-	s = strstr(buf, "packets transmitted");
-	if (s) {
-		while (s > buf && s[-1] != '\n')
-			s--;
-		sscanf(s, "%d packets transmitted, %d packets received", &tx, &rx);
-	}
-	return rx;
+	cr_assert_eq(ctl_ping_start(&p, count, interval), 0);
+	return ctl_ping_wait(&p, 20000, &sent);
 }
 
 #define DP_PKTS(action) "xevpn_dataplane_packets_total{action=\"" action "\",reason=\"none\"}"
 #define DP_BYTES(action) "xevpn_dataplane_bytes_total{action=\"" action "\",reason=\"none\"}"
 #define ESI_LABEL "{esi=\"" XT_FABRIC_ESI "\"}"
+
+static void teardown(void)
+{
+	ctl_teardown(LOG_LINES);
+}
 
 TestSuite(netns_ctl_metrics, .init = setup, .fini = teardown, .timeout = 240);
 
