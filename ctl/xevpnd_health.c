@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dp/dp.h"
 #include "health/health.h"
 #include "log.h"
 
@@ -34,6 +35,7 @@ struct xh_peer {
 	uint64_t down_ms;	/* mono time of the last peer-down (0 = never) */
 	uint64_t unfit_ms;	/* ... of the last peer-unfit */
 	uint64_t up_ms;		/* ... of the last peer-up */
+	uint64_t primed_ms;	/* last neighbour nudge toward its VTEP while silent */
 };
 
 struct xh_group {
@@ -529,12 +531,39 @@ static void on_notify(struct health_engine *eng, void *ctx)
 	drain(ctx);
 }
 
+/*
+ * Beats reach a peer only as BUM copies, which the dataplane clones straight
+ * to the wire and which cannot wait for ARP. After an underlay outage the
+ * neighbour entry of a silent peer's VTEP may have failed, and only unicast
+ * through the stack would resolve it again: nudge it while the peer is silent,
+ * or the heartbeat would never come back by itself.
+ */
+#define XH_PRIME_MS 1000
+
+static void prime_silent(struct xh *h, uint64_t now)
+{
+	for (unsigned gi = 0; gi < h->n_groups; gi++) {
+		struct xh_group *g = h->groups[gi];
+
+		for (unsigned i = 0; g && i < g->n_peers; i++) {
+			struct xh_peer *p = &g->peers[i];
+
+			if (!p->vtep || p->down_ms <= p->up_ms || now - p->primed_ms < XH_PRIME_MS)
+				continue;
+			p->primed_ms = now;
+			xevpn_dp_neigh_prime(htonl(p->vtep));
+		}
+	}
+}
+
 static void timer_cb(uv_timer_t *t)
 {
 	struct xh_timer *xt = t->data;
 
-	if (xt->h)
+	if (xt->h) {
+		prime_silent(xt->h, mono_ms());
 		drain(xt->h);
+	}
 }
 
 static void timer_close_cb(uv_handle_t *hd)
