@@ -261,3 +261,21 @@ void ctl_leaves_up(void (*prepare)(int), bool (*daemon_flag)(int, const char *),
 			cr_assert_fail("xevpnd on %s did not converge", fab.leaf[i].ns);
 		}
 }
+
+void ctl_hb_port(int i)
+{
+	const char *ns = fab.leaf[i].ns;
+	char key[96];
+
+	cr_assert_eq(xt_veth(ns, CTL_HB_DP_IF, ns, CTL_HB_IF), 0);
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", CTL_HB_DP_IF);
+	cr_assert_eq(xt_sysctl(ns, key, "1"), 0);
+	/* the link-local address is usable at once (no DAD wait) */
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_dad", CTL_HB_IF);
+	cr_assert_eq(xt_sysctl(ns, key, "0"), 0);
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", CTL_HB_IF);
+	cr_assert_eq(xt_sysctl(ns, key, "0"), 0);
+	cr_assert_eq(xt_link_txcsum_off(ns, CTL_HB_IF), 0);
+	cr_assert_eq(xt_link_up(ns, CTL_HB_DP_IF), 0);
+	cr_assert_eq(xt_link_up(ns, CTL_HB_IF), 0);
+}

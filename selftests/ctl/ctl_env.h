@@ -72,4 +72,13 @@ int ctl_ping_wait(struct xt_proc *p, int timeout_ms, int *sent);
  * started; then each converged (daemon_flag) within 30 s. */
 void ctl_leaves_up(void (*prepare)(int), bool (*daemon_flag)(int, const char *), int log_lines);
 
+/*
+ * Heartbeat veth pair of leaf i: CTL_HB_DP_IF is an access port of the BD in
+ * the dataplane, CTL_HB_IF holds the IPv6 link-local address the health
+ * engine binds, so beats cross XDP, TC replication and VXLAN.
+ */
+#define CTL_HB_IF	"hb0"
+#define CTL_HB_DP_IF	"hbd0"
+void ctl_hb_port(int i);
+
 #endif

@@ -46,8 +46,8 @@
 
 #define VNI		CTL_VNI
 #define LOG_LINES	30
-#define HB_IF		"hb0"		/* engine side: link-local address */
-#define HB_DP_IF	"hbd0"		/* dataplane side: access port of bd100 */
+#define HB_IF		CTL_HB_IF	/* engine side: link-local address */
+#define HB_DP_IF	CTL_HB_DP_IF	/* dataplane side: access port of bd100 */
 #define INTERVAL_MS	100
 #define MISS		3
 #define FENCE_MS	2000
@@ -240,32 +240,13 @@ static void wait_settled(int timeout_ms)
 	}
 }
 
-/* Per leaf: the heartbeat veth pair, IPv6 only where the engine listens. */
-static void hb_port(int i)
-{
-	const char *ns = fab.leaf[i].ns;
-	char key[96];
-
-	cr_assert_eq(xt_veth(ns, HB_DP_IF, ns, HB_IF), 0);
-	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", HB_DP_IF);
-	cr_assert_eq(xt_sysctl(ns, key, "1"), 0);
-	/* the link-local address is usable at once (no DAD wait) */
-	snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_dad", HB_IF);
-	cr_assert_eq(xt_sysctl(ns, key, "0"), 0);
-	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", HB_IF);
-	cr_assert_eq(xt_sysctl(ns, key, "0"), 0);
-	cr_assert_eq(xt_link_txcsum_off(ns, HB_IF), 0);
-	cr_assert_eq(xt_link_up(ns, HB_DP_IF), 0);
-	cr_assert_eq(xt_link_up(ns, HB_IF), 0);
-}
-
 /* Heartbeat port and config with key 1 only. */
 static void leaf_prepare(int i)
 {
 	char keys[256];
 
 	keys_spec(keys, sizeof(keys), "1", KEY1, NULL, NULL);
-	hb_port(i);
+	ctl_hb_port(i);
 	write_conf(i, keys);
 }
 

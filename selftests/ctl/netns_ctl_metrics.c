@@ -34,13 +34,20 @@
 #define METRICS_PORT 9469
 #define LOG_LINES 25
 
+/* Metrics on the leaf's loopback; the heartbeat on, so beats move on the scrape. */
 static void write_conf(int i)
 {
 	char http[32];
-	struct ctl_leaf_conf o = { .http_metrics = http };
+	struct ctl_leaf_conf o = { .http_metrics = http, .extra_port = CTL_HB_DP_IF };
+	FILE *f;
 
+	ctl_hb_port(i);
 	snprintf(http, sizeof(http), "127.0.0.1:%d", METRICS_PORT);
-	ctl_conf_end(i, ctl_conf_begin(i, &o));
+	f = ctl_conf_begin(i, &o);
+	fprintf(f, "health:\n  interval: 100ms\n  miss: 3\n  evpn-id: xt-metrics\n  keys:\n"
+		   "    - { id: 1, secret: 00112233445566778899aabbccddeeff }\n"
+		   "  groups:\n    - { name: bd%u, bd: bd%u, interface: %s }\n", VNI, VNI, CTL_HB_IF);
+	ctl_conf_end(i, f);
 }
 
 /* `xevpnctl -s SOCK -j CMD` on leaf i, parsed; NULL when it failed. */
@@ -198,10 +205,16 @@ Test(netns_ctl_metrics, scrape_moves_with_traffic_and_passes_promtool)
 		cr_assert_geq(sample(after[i], "xevpn_gobgp_connection_age_seconds"), 0);
 		cr_assert(sample(after[i], "process_start_time_seconds") > now - 600 &&
 			  sample(after[i], "process_start_time_seconds") <= now + 1, "start time");
-		cr_assert(strstr(after[i], "# TYPE xevpn_beats_sent_total counter") &&
-			  strstr(after[i], "# TYPE xevpn_self_fence_armed gauge") &&
+		cr_assert(strstr(after[i], "# TYPE xevpn_self_fence_armed gauge") &&
 			  sample(after[i], "xevpn_self_fence_armed") >= 0,
 			  "heartbeat families exposed");
+		/* beats flow between the scrapes (100 ms interval, > 2 s of pings) */
+		cr_assert_geq(sample(after[i], "xevpn_beats_sent_total{group=\"bd100\"}") -
+				      sample(before[i], "xevpn_beats_sent_total{group=\"bd100\"}"),
+			      10, "%s: beats sent moved", fab.leaf[i].ns);
+		cr_assert_geq(sample(after[i], "xevpn_beats_accepted_total{group=\"bd100\"}") -
+				      sample(before[i], "xevpn_beats_accepted_total{group=\"bd100\"}"),
+			      10, "%s: beats accepted moved", fab.leaf[i].ns);
 		cr_assert_eq(sample(after[i], "xevpn_failovers_total{cause=\"link\"}"), 0);
 	}
 
@@ -352,11 +365,14 @@ Test(netns_ctl_metrics, every_cli_command_gives_valid_json)
 			      sock[2]), 1);
 	cr_assert(strstr(out, "--count"), "trace names the bad option: %s", out);
 	{
-		char *argv[] = { bin_xevpnctl, "-s", sock[2], "-j", "trace", "--count", "6",
-				 "--seconds", "60", NULL };
+		/* heartbeats are traced too (they cross the dataplane): a count large
+		 * enough that the session ends by its 3 s deadline, pings included;
+		 * BGP and other underlay traffic is kept out by the VNI filter */
+		char *argv[] = { bin_xevpnctl, "-s", sock[2], "-j", "trace", "--count", "5000",
+				 "--seconds", "3", "--vni", "100", NULL };
 		char tlog[XT_PATH_MAX], line[2048];
 		struct xt_proc tp = { 0 };
-		int n_encap = 0, n_decap = 0, n_end = 0;
+		int n_encap = 0, n_decap = 0, n_end = 0, n_lines = 0, n_events = -1;
 		FILE *tf;
 
 		snprintf(tlog, sizeof(tlog), "%s/trace-%d.log", xt_state_dir(), (int)getpid());
@@ -367,7 +383,7 @@ Test(netns_ctl_metrics, every_cli_command_gives_valid_json)
 		cr_assert_geq(got, 5, "traffic while tracing: %d/6", got);
 		for (uint64_t end = xt_now_ms() + 10000; xt_proc_alive(&tp) && xt_now_ms() < end;)
 			xt_sleep_ms(100);
-		cr_assert_not(xt_proc_alive(&tp), "trace did not end after --count 6");
+		cr_assert_not(xt_proc_alive(&tp), "trace did not end at its deadline");
 		tf = fopen(tlog, "r");
 		cr_assert_not_null(tf);
 		while (fgets(line, sizeof(line), tf)) {
@@ -377,6 +393,7 @@ Test(netns_ctl_metrics, every_cli_command_gives_valid_json)
 			const char *hook = ev ? json_string_value(json_object_get(ev, "hook")) : NULL;
 
 			if (type && !strcmp(type, "trace")) {
+				n_lines++;
 				cr_assert(verdict && hook && json_is_string(json_object_get(ev, "text")),
 					  "trace line: %s", line);
 				cr_assert_eq(json_integer_value(json_object_get(ev, "vni")), VNI, "%s", line);
@@ -390,13 +407,14 @@ Test(netns_ctl_metrics, every_cli_command_gives_valid_json)
 				if (!strcmp(hook, "xdp_uplink") && !strcmp(verdict, "decap_fwd"))
 					n_decap++;
 			} else if (type && !strcmp(type, "trace_end")) {
-				cr_assert_eq(json_integer_value(json_object_get(ev, "events")), 6, "%s", line);
+				n_events = (int)json_integer_value(json_object_get(ev, "events"));
 				n_end++;
 			}
 			json_decref(ev);
 		}
 		fclose(tf);
 		cr_assert_eq(n_end, 1, "trace_end line");
+		cr_assert_eq(n_events, n_lines, "trace_end counts every line streamed");
 		cr_assert_geq(n_encap, 1, "no encap_es decision traced for host3's pings");
 		cr_assert_geq(n_decap, 1, "no decap_fwd decision traced for the replies");
 		/* the session is over: tracing can start again, and text lines name the hook */
