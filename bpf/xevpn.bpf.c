@@ -273,11 +273,7 @@ static __always_inline int xdp_access_decide(struct xdp_md *ctx, struct trace_re
 	port = &pv->port;
 	tagged = l2.hlen > sizeof(struct ethhdr);
 	ctr = access_admit(port, ifindex, tagged, l2.vlan, &vni, &bd_flags, pv);
-	if (t->on) {
-		t->vni = vni;
-		t->vlan = l2.vlan;
-		t->flags |= tagged ? XEVPN_TRACE_F_TAGGED : 0;
-	}
+	trace_admit(t, vni, l2.vlan, tagged);
 	if (ctr)
 		return xdp_drop(t, ctr, bytes);
 	if (mac_is_multicast(l2.eth->h_source) || mac_is_zero(l2.eth->h_source))

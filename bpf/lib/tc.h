@@ -229,11 +229,7 @@ static __always_inline int tc_access(struct __sk_buff *skb, const struct xevpn_p
 		l2.vlan = skb->vlan_tci & VLAN_VID_MASK;
 	}
 	ctr = access_admit(port, ifindex, tagged, l2.vlan, &vni, &bd_flags, NULL);
-	if (t->on) {
-		t->vni = vni;
-		t->vlan = l2.vlan;
-		t->flags |= tagged ? XEVPN_TRACE_F_TAGGED : 0;
-	}
+	trace_admit(t, vni, l2.vlan, tagged);
 	if (ctr)
 		return tc_verdict(t, TC_ACT_SHOT, ctr, bytes);
 	if (mac_is_multicast(l2.eth->h_source) || mac_is_zero(l2.eth->h_source))

@@ -83,6 +83,16 @@ static __always_inline void trace_frame(struct trace_rec *t, const struct ethhdr
 		t->flags |= XEVPN_TRACE_F_BUM;
 }
 
+/* The BD an access port admitted the frame into, and the tag it came with. */
+static __always_inline void trace_admit(struct trace_rec *t, __u32 vni, __u16 vlan, int tagged)
+{
+	if (!t->on)
+		return;
+	t->vni = vni;
+	t->vlan = vlan;
+	t->flags |= tagged ? XEVPN_TRACE_F_TAGGED : 0;
+}
+
 static __always_inline int trace_ctr_is_drop(__u32 ctr)
 {
 	return ctr >= XEVPN_CTR_DROP_MALFORMED_L2 && ctr < XEVPN_CTR_VERDICT_MAX;
